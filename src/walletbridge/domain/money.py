@@ -232,13 +232,13 @@ def parse_amount(
     The grammar is ``-?(0|[1-9][0-9]*)(\\.[0-9]+)?`` matched against the whole string.
     Checks run in this order, and the first failure is raised:
 
-    1. not a ``str``, or not in the grammar            -> InvalidAmount
-    2. negative zero ("-0", "-0.00")                  -> InvalidAmount
-    3. negative while ``allow_negative`` is False     -> InvalidAmount
-    4. more fractional digits than the exponent        -> TooManyDecimals
+    1. not a ``str``, or not in the grammar        -> InvalidAmount
+    2. negative zero ("-0", "-0.00")               -> InvalidAmount
+    3. negative while ``allow_negative`` is False  -> InvalidAmount
+    4. more fractional digits than the exponent    -> TooManyDecimals
        (trailing zeros count, so "1.0" is refused for JPY and "1.100" for EUR)
-    5. absolute value above ``max_minor``              -> AmountOutOfRange
-    6. zero while ``allow_zero`` is False              -> InvalidAmount
+    5. absolute value above ``max_minor``          -> AmountOutOfRange
+    6. zero while ``allow_zero`` is False          -> InvalidAmount
     """
     assert type(max_minor) is int and max_minor >= 0, "max_minor is a non-negative int"
     if not isinstance(text, str):

@@ -7,7 +7,7 @@ the ledger's correctness comes from conditional updates, CHECK constraints and r
 a fixed order, not from the isolation level.
 
 ``TransactionRunner.write`` re-runs a whole transaction function on serialization failures and
-deadlocks (SQLSTATE 40001 / 40P01) and on SQLite's busy errors, with jittered exponential backoff,
+deadlocks (SQLSTATE 40001 / 40P01), with jittered exponential backoff,
 so the core stays portable to engines that abort transactions under contention.
 """
 
@@ -123,12 +123,9 @@ def is_retryable(error: BaseException) -> bool:
     """True for errors after which re-running the whole transaction is the right answer."""
     original = error.orig if isinstance(error, DBAPIError) else error
     sqlstate = getattr(original, "sqlstate", None)
-    if sqlstate in RETRYABLE_SQLSTATES:
-        return True
-    if isinstance(original, sqlite3.OperationalError):
-        text = str(original)
-        return "database is locked" in text or "database is busy" in text
-    return False
+    # SQLite's "database is locked" is not retried: BEGIN IMMEDIATE already waited the whole
+    # busy timeout for the write lock, so another attempt would only double the wait.
+    return sqlstate in RETRYABLE_SQLSTATES
 
 
 def backoff_seconds(attempt: int, *, base: float = 0.002, cap: float = 0.25) -> float:

@@ -1,0 +1,213 @@
+"""The ``walletbridge`` command. Every command takes its database from the settings
+(``WALLETBRIDGE_DATABASE_URL``, default SQLite under ``WALLETBRIDGE_VAR_DIR``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from walletbridge.adapters.currencies import lookup_currency
+from walletbridge.bootstrap import Container
+from walletbridge.config import Settings
+from walletbridge.domain.money import Money, format_amount
+from walletbridge.entrypoints.api import APP_FACTORY
+from walletbridge.entrypoints.cli.common import console, load_settings, open_container
+from walletbridge.entrypoints.cli.ledger import ledger_app
+from walletbridge.services.demo import DemoLedger, seed_demo
+
+app = typer.Typer(
+    name="walletbridge",
+    help="walletbridge: a digital wallet platform wired into the banking system.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Locals in a traceback would print settings (secrets) and data; never show them.
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(ledger_app, name="ledger")
+
+WORKER_STOP_SECONDS = 10.0
+"""How long a stopping worker may finish its running jobs before it is interrupted."""
+
+HostOption = Annotated[str | None, typer.Option(help="Interface to bind [settings: host].")]
+PortOption = Annotated[int | None, typer.Option(help="Port to listen on [settings: port].")]
+
+
+# -- database -----------------------------------------------------------------------------------
+
+
+def upgrade(container: Container) -> None:
+    # Alembic is imported only by the commands that migrate: it is a second of start-up time.
+    from walletbridge.adapters.db.migrate import upgrade as alembic_upgrade
+
+    alembic_upgrade(container.engine)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest revision."""
+    with open_container() as container:
+        upgrade(container)
+        where = container.engine.url.render_as_string(hide_password=True)
+    typer.echo(f"database at the newest revision: {where}")
+
+
+@app.command()
+def demo() -> None:
+    """Migrate, create the demo banks and wallets (once: running it again changes nothing)
+    and show their balances."""
+    with open_container() as container:
+        upgrade(container)
+        seeded = seed_demo(container)
+        console.print(demo_table(container, seeded))
+
+
+def demo_table(container: Container, seeded: DemoLedger) -> Table:
+    table = Table(title="Demo ledger", box=box.SIMPLE_HEAD)
+    for column in ("Tenant", "Account", "Kind", "Cur"):
+        table.add_column(column, no_wrap=True)
+    for column in ("Posted", "Pending", "Available"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for bank in seeded.tenants:
+        accounts = bank.accounts
+        balances = container.ledger.balances(bank.tenant.id, [a.id for a in accounts])
+        for account, balance in zip(accounts, balances, strict=True):
+            currency = lookup_currency(balance.currency)
+            amounts = (balance.posted_minor, balance.pending_minor, balance.available_minor)
+            shown = [format_amount(Money(amount, currency)) for amount in amounts]
+            code = account.code or str(account.id)
+            table.add_row(bank.tenant.id, code, account.kind, currency.code, *shown)
+    return table
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Web worker processes [settings: web_workers].")
+    ] = None,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    settings = load_settings()
+    run_uvicorn(settings, host or settings.host, port or settings.port, workers)
+
+
+def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = None) -> None:
+    import uvicorn  # only the commands that serve pay for importing it
+
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.web_workers,
+        # The app writes its own access log, one line per request and without client data.
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
+    exit_with_parent: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Run the background jobs: hold expiry and ledger sealing (huey consumer)."""
+    load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Imported here: the tasks module builds its queue from the settings when it is imported.
+    from walletbridge.entrypoints.workers import tasks
+
+    if exit_with_parent:
+        watch_parent()
+    # flush_locks: a lock left by a worker that was killed mid-job would block that job forever.
+    consumer = tasks.huey.create_consumer(workers=threads, periodic=True, flush_locks=True)
+    try:
+        consumer.run()
+    finally:
+        tasks.close()
+
+
+def watch_parent() -> None:
+    """Stop gracefully (as on Ctrl-C) once the process that started us is gone, even if it was
+    killed without the chance to stop us."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+@app.command()
+def run(host: HostOption = None, port: PortOption = None) -> None:
+    """Migrate, seed the demo, then serve the API and run the worker until Ctrl-C."""
+    settings = load_settings()
+    host, port = host or settings.host, port or settings.port
+    with open_container(settings) as container:
+        upgrade(container)
+        console.print(demo_table(container, seed_demo(container)))
+    background = start_worker()
+    console.print(f"walletbridge listening on http://{host}:{port}  (OpenAPI: /api/schema)")
+    console.print(f"demo ledger: http://{host}:{port}/api/v1/demo/ledger")
+    console.print(f"worker pid {background.pid}; press Ctrl-C to stop")
+    serve_until_stopped(settings, host, port, background)
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """The worker in a process of its own, in its own session: the terminal's Ctrl-C reaches
+    only us, and we stop the worker ourselves, once, in order."""
+    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "worker", "--exit-with-parent"]
+    return subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own argv
+
+
+class StopRequested(Exception):
+    """SIGTERM or SIGHUP: stop like Ctrl-C."""
+
+
+def _request_stop(signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def serve_until_stopped(
+    settings: Settings, host: str, port: int, background: subprocess.Popen[bytes]
+) -> None:
+    # uvicorn handles SIGINT/SIGTERM while it runs, then raises the signal again once it has
+    # shut down; without these handlers a SIGTERM would then kill us before the worker stops.
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        run_uvicorn(settings, host, port, workers=1)
+    except (KeyboardInterrupt, StopRequested):
+        pass
+    finally:
+        stop_worker(background)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    console.print("walletbridge stopped")
+
+
+def stop_worker(background: subprocess.Popen[bytes]) -> None:
+    """SIGINT lets running jobs finish; SIGTERM interrupts them; SIGKILL if even that fails."""
+    steps = ((signal.SIGINT, WORKER_STOP_SECONDS), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
+    for sig, wait_seconds in steps:
+        if background.poll() is not None:
+            return
+        background.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            background.wait(timeout=wait_seconds)
