@@ -23,6 +23,7 @@ from walletbridge.services.demo import seed_demo
 
 DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 PROBLEM_JSON = "application/problem+json"
+NOBODY = uuid.UUID("00000000-0000-4000-8000-000000000000")
 START_SECONDS = 30.0
 
 
@@ -159,8 +160,8 @@ def test_history_pages_follow_the_cursor(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("path", "code"),
     [
-        (f"/api/v1/demo/ledger/eur-bank/accounts/{uuid.uuid4()}/history", "account-not-found"),
-        (f"/api/v1/demo/ledger/no-bank/accounts/{uuid.uuid4()}/history", "tenant-not-found"),
+        (f"/api/v1/demo/ledger/eur-bank/accounts/{NOBODY}/history", "account-not-found"),
+        (f"/api/v1/demo/ledger/no-bank/accounts/{NOBODY}/history", "tenant-not-found"),
     ],
 )
 def test_unknown_ids_are_404_problems(http: httpx.Client, path: str, code: str) -> None:

@@ -24,7 +24,7 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_run_serves_and_stops_with_its_worker(tmp_path: Path, stop_signal: signal.Signals) -> None:
     port = free_port()
     env = os.environ | {"WALLETBRIDGE_VAR_DIR": str(tmp_path), "WALLETBRIDGE_ENVIRONMENT": "test"}
