@@ -275,3 +275,38 @@ def test_injected_serialization_failures_are_retried_without_a_single_error(
     with pg_book.app.engine.connect() as c:
         injected = c.execute(text("SELECT last_value FROM wb_test_faults")).scalar_one()
     assert injected > 50
+
+
+def test_connections_killed_by_the_server_are_replaced_and_nothing_posts_twice(
+    pg_book: Book,
+) -> None:
+    payer, payee = pg_book.wallet(10_000), pg_book.wallet()
+    admin_url = pg_book.app.engine.url.set(drivername="postgresql").render_as_string(
+        hide_password=False
+    )
+    import psycopg
+
+    stop = threading.Event()
+
+    def killer() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            while not stop.is_set():
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND application_name <> 'keep'"
+                )
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        keys = [f"killed-{n}" for n in range(200)]
+        outcomes = run_together(
+            [(lambda k=k: pg_book.send(payer, payee, 1, key=k)) for k in keys], 8
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert outcomes == Counter({"ok": 200})
+    assert (pg_book.posted(payer), pg_book.posted(payee)) == (9_800, 200)

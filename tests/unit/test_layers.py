@@ -60,9 +60,12 @@ def violations_in(layer: str, names: list[str]) -> list[str]:
         if top == "walletbridge":
             if not name.startswith(ALLOWED_INTERNAL[layer]):
                 bad.append(name)
-        elif top not in STDLIB and layer in THIRD_PARTY_ALLOWED:
-            if top not in THIRD_PARTY_ALLOWED[layer]:
-                bad.append(name)
+        elif (
+            top not in STDLIB
+            and layer in THIRD_PARTY_ALLOWED
+            and top not in THIRD_PARTY_ALLOWED[layer]
+        ):
+            bad.append(name)
     return bad
 
 

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import structlog
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -31,6 +32,7 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+SERVER_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 
 # SQLAlchemy's Uuid type stores 32 hex digits on SQLite; raw statements must store the same text.
 sqlite3.register_adapter(uuid.UUID, lambda value: value.hex)
@@ -45,7 +47,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it would cost a round trip per transaction. A connection found broken is
+        # invalidated instead, and the transaction re-run (see ``transaction`` and
+        # ``is_retryable``); entries are idempotent, so a re-run after an unknown COMMIT replays.
         pool_recycle=1800,
         # The driver stays in autocommit; transactions are opened by an explicit BEGIN that
         # travels in the same network round trip as the first statements (see below).
@@ -78,7 +82,8 @@ def _install_lazy_begin(engine: Engine) -> None:
             cursor.execute("BEGIN")
 
     def _settle(connection: Connection) -> None:
-        connection.connection.info.pop(BEGIN_PENDING, None)
+        if not connection.invalidated:
+            connection.connection.info.pop(BEGIN_PENDING, None)
 
     event.listen(engine, "commit", _settle)
     event.listen(engine, "rollback", _settle)
@@ -123,9 +128,14 @@ def is_retryable(error: BaseException) -> bool:
     """True for errors after which re-running the whole transaction is the right answer."""
     original = error.orig if isinstance(error, DBAPIError) else error
     sqlstate = getattr(original, "sqlstate", None)
-    # SQLite's "database is locked" is not retried: BEGIN IMMEDIATE already waited the whole
-    # busy timeout for the write lock, so another attempt would only double the wait.
-    return sqlstate in RETRYABLE_SQLSTATES
+    if sqlstate in RETRYABLE_SQLSTATES or sqlstate in SERVER_GONE_SQLSTATES:
+        return True
+    if sqlstate and sqlstate.startswith("08"):  # connection exceptions
+        return True
+    # A PostgreSQL connection that died mid-transaction reports no SQLSTATE at all. SQLite's
+    # "database is locked" is not retried: BEGIN IMMEDIATE already waited the whole busy
+    # timeout for the write lock, so another attempt would only double the wait.
+    return isinstance(original, psycopg.OperationalError) and sqlstate is None
 
 
 def backoff_seconds(attempt: int, *, base: float = 0.002, cap: float = 0.25) -> float:
@@ -153,9 +163,21 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         connection.begin()
         try:
             yield connection
+        except Exception:
+            if _is_broken(connection):
+                # Never hand a dead connection back to the pool.
+                connection.invalidate()
+            raise
         finally:
-            if connection.in_transaction():
+            if connection.in_transaction() and not connection.invalidated:
                 connection.rollback()
+
+
+def _is_broken(connection: Connection) -> bool:
+    if connection.invalidated:
+        return False  # SQLAlchemy noticed first and already dropped it
+    dbapi = connection.connection.driver_connection
+    return bool(getattr(dbapi, "broken", False) or getattr(dbapi, "closed", False))
 
 
 def driver_connection(connection: Connection) -> Any:

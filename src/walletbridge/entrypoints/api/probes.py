@@ -23,8 +23,8 @@ from walletbridge.bootstrap import Container
 from walletbridge.entrypoints.api.observability import HttpObserver
 from walletbridge.entrypoints.api.problems import problem
 
-# Named as a package resource rather than imported, so the API stays off the adapter modules;
-# see the report for the proposed ``bootstrap`` helper that would replace this.
+# Named as a package resource rather than imported: entrypoints reach adapters only through
+# bootstrap, and bootstrap offers no schema check yet.
 MIGRATIONS = "walletbridge.adapters.db:migrations"
 VERSION_TABLE = "alembic_version"
 log = structlog.get_logger("walletbridge.api")

@@ -17,7 +17,8 @@ from walletbridge.domain.money import MoneyError
 from walletbridge.entrypoints.log_config import configure_logging
 
 EXIT_FINDINGS = 1
-"""The command ran and found something wrong (``ledger verify``), or the database failed."""
+"""The command ran and found something wrong (``ledger verify``), or its surroundings did:
+the database failed, the port is taken."""
 EXIT_REFUSED = 2
 """The request itself was refused: a bad argument or a domain rule."""
 

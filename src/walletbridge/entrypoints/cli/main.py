@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +24,13 @@ from walletbridge.bootstrap import Container
 from walletbridge.config import Settings
 from walletbridge.domain.money import Money, format_amount
 from walletbridge.entrypoints.api import APP_FACTORY
-from walletbridge.entrypoints.cli.common import console, load_settings, open_container
+from walletbridge.entrypoints.cli.common import (
+    EXIT_FINDINGS,
+    console,
+    fail,
+    load_settings,
+    open_container,
+)
 from walletbridge.entrypoints.cli.ledger import ledger_app
 from walletbridge.services.demo import DemoLedger, seed_demo
 
@@ -160,6 +167,7 @@ def run(host: HostOption = None, port: PortOption = None) -> None:
     """Migrate, seed the demo, then serve the API and run the worker until Ctrl-C."""
     settings = load_settings()
     host, port = host or settings.host, port or settings.port
+    ensure_can_listen(host, port)
     with open_container(settings) as container:
         upgrade(container)
         console.print(demo_table(container, seed_demo(container)))
@@ -168,6 +176,16 @@ def run(host: HostOption = None, port: PortOption = None) -> None:
     console.print(f"demo ledger: http://{host}:{port}/api/v1/demo/ledger")
     console.print(f"worker pid {background.pid}; press Ctrl-C to stop")
     serve_until_stopped(settings, host, port, background)
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """Fail before starting anything, rather than start a worker only to stop it at once."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise fail(f"cannot listen on {host}:{port}: {reason}", EXIT_FINDINGS) from None
 
 
 def start_worker() -> subprocess.Popen[bytes]:
