@@ -318,3 +318,15 @@ def test_an_unsealed_entry_has_no_proof_yet(app: Container, tenant: TenantId) ->
         app.integrity.prove(str(entry.id))
     with pytest.raises(errors.EntryNotFound):
         app.integrity.prove("01a20830-0000-7000-8000-000000000000")
+
+
+def test_accounts_opened_together_are_opened_all_or_none(app: Container, tenant: TenantId) -> None:
+    ledger = app.ledger
+    ledger.open_account(NewAccount(tenant, "EUR", AccountKind.LIABILITY, code="taken"))
+    fresh = NewAccount(tenant, "EUR", AccountKind.LIABILITY, code="fresh")
+    clash = NewAccount(tenant, "EUR", AccountKind.LIABILITY, code="taken")
+    with pytest.raises(errors.InvalidAccount, match="already in use"):
+        ledger.open_accounts([fresh, clash])
+    assert ledger.account_by_code(tenant, "fresh") is None
+    opened = ledger.open_accounts([fresh, NewAccount(tenant, "JPY", AccountKind.ASSET)])
+    assert ledger.account_by_code(tenant, "fresh") == opened[0]

@@ -88,26 +88,36 @@ class LedgerService:
     # -- accounts -----------------------------------------------------------------------------
 
     def open_account(self, request: NewAccount) -> Account:
-        request.validate()
-        account = Account(
-            id=AccountId(uuid.UUID(self._ids.new_id())),
-            tenant_id=request.tenant_id,
-            currency=request.currency,
-            kind=request.kind,
-            normal_side=request.kind.normal_side,
-            shard_count=request.shard_count,
-            floor_minor=request.floor_minor,
-            ceiling_minor=request.ceiling_minor,
-            code=request.code,
-            owner_ref=request.owner_ref,
-        )
+        return self.open_accounts([request])[0]
+
+    def open_accounts(self, requests: Sequence[NewAccount]) -> list[Account]:
+        """Open several accounts in one transaction (all or none)."""
+        for request in requests:
+            request.validate()
+        accounts = [
+            Account(
+                id=AccountId(uuid.UUID(self._ids.new_id())),
+                tenant_id=request.tenant_id,
+                currency=request.currency,
+                kind=request.kind,
+                normal_side=request.kind.normal_side,
+                shard_count=request.shard_count,
+                floor_minor=request.floor_minor,
+                ceiling_minor=request.ceiling_minor,
+                code=request.code,
+                owner_ref=request.owner_ref,
+            )
+            for request in requests
+        ]
 
         def write(uow: UnitOfWork) -> None:
-            uow.ledger.insert_account(account, self._clock.now_us())
+            now_us = self._clock.now_us()
+            for account in accounts:
+                uow.ledger.insert_account(account, now_us)
             uow.commit()
 
         self._runner.write(write)
-        return account
+        return accounts
 
     def account(self, tenant_id: TenantId, account_id: AccountId) -> Account:
         cached = self._accounts.get((tenant_id, account_id))

@@ -35,6 +35,7 @@ from walletbridge.domain.errors import (
     DomainError,
     EntryAlreadyReversed,
     InsufficientFunds,
+    InvalidAccount,
     UnbalancedEntry,
 )
 from walletbridge.domain.ledger import (
@@ -117,6 +118,12 @@ class SqlLedgerStore:
     # -- accounts -----------------------------------------------------------------------------
 
     def insert_account(self, account: Account, created_at_us: int) -> None:
+        try:
+            self._insert_account(account, created_at_us)
+        except Exception as error:
+            raise self._translate(error, account) from error
+
+    def _insert_account(self, account: Account, created_at_us: int) -> None:
         self._execute(
             "INSERT INTO accounts (id, tenant_id, currency, kind, normal_side, shard_count, "
             "floor_minor, ceiling_minor, code, owner_ref, created_at_us) VALUES (%(id)s, "
@@ -309,6 +316,8 @@ class SqlLedgerStore:
             return DuplicateIdempotencyKey()
         if has("uq_holds_tenant_key") or "holds.tenant_id, holds.idempotency_key" in text:
             return DuplicateHoldKey()
+        if has("uq_accounts_tenant_code") or "accounts.tenant_id, accounts.code" in text:
+            return InvalidAccount(reason="the account code is already in use")
         if has("uq_entries_reverses") or "entries.reverses_id" in text:
             return EntryAlreadyReversed(entry_id="?")
         if "entry-unbalanced" in text:
