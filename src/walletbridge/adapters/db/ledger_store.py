@@ -66,14 +66,15 @@ def as_uuid(value: Any) -> uuid.UUID:
 
 @dataclass(frozen=True, slots=True)
 class _BalanceChange:
-    account: Account
+    account_id: AccountId
+    sharded: bool
     shard: int
     posted_delta: int
     pending_delta: int
 
     @property
     def order(self) -> tuple[uuid.UUID, int]:
-        return (self.account.id, self.shard)
+        return (self.account_id, self.shard)
 
 
 ACCOUNT_COLUMNS = (
@@ -121,7 +122,7 @@ class SqlLedgerStore:
         try:
             self._insert_account(account, created_at_us)
         except Exception as error:
-            raise self._translate(error, account) from error
+            raise self._translate(error, account.id) from error
 
     def _insert_account(self, account: Account, created_at_us: int) -> None:
         self._execute(
@@ -200,7 +201,7 @@ class SqlLedgerStore:
                     params,
                 )
             except Exception as error:
-                raise self._translate(error, account) from error
+                raise self._translate(error, account.id) from error
 
     # -- posting ------------------------------------------------------------------------------
 
@@ -257,12 +258,12 @@ class SqlLedgerStore:
 
     def _apply(self, change: _BalanceChange) -> None:
         params = {
-            "id": change.account.id,
+            "id": change.account_id,
             "shard": change.shard,
             "posted": change.posted_delta,
             "pending": change.pending_delta,
         }
-        if change.account.is_sharded and change.posted_delta < 0:
+        if change.sharded and change.posted_delta < 0:
             self._check_sharded_floor(change)
         try:
             self._execute(
@@ -274,7 +275,7 @@ class SqlLedgerStore:
         except Exception as error:
             # Only SQLite reaches here (PostgreSQL reports errors when the pipeline syncs), and
             # there the failing statement names the account.
-            raise self._translate(error, change.account) from error
+            raise self._translate(error, change.account_id) from error
 
     def _check_sharded_floor(self, change: _BalanceChange) -> None:
         """Lock every shard of a hot account in order and check its floor against their sum."""
@@ -282,17 +283,17 @@ class SqlLedgerStore:
         rows = self._rows(
             "SELECT posted_minor - pending_minor FROM account_balances "
             f"WHERE account_id = %(id)s{lock}",
-            {"id": change.account.id},
+            {"id": change.account_id},
         )
         floor_rows = self._rows(
-            "SELECT floor_minor FROM accounts WHERE id = %(id)s", {"id": change.account.id}
+            "SELECT floor_minor FROM accounts WHERE id = %(id)s", {"id": change.account_id}
         )
         floor = floor_rows[0][0]
         available = sum(int(row[0]) for row in rows)
         if floor is not None and available + change.posted_delta < floor:
-            raise InsufficientFunds(account_id=str(change.account.id))
+            raise InsufficientFunds(account_id=str(change.account_id))
 
-    def _translate(self, error: Exception, account: Account | None) -> Exception:
+    def _translate(self, error: Exception, account_id: uuid.UUID | None) -> Exception:
         """Turn a constraint violation into the domain error it stands for."""
         sqlstate = getattr(error, "sqlstate", None)
         if sqlstate in ("40001", "40P01"):
@@ -303,15 +304,15 @@ class SqlLedgerStore:
         detail = getattr(diag, "message_detail", None) or ""
         if not self._pg and isinstance(error, sqlite3.OperationalError):
             return error
-        account_id = str(account.id) if account is not None else _first_uuid(detail)
+        subject = str(account_id) if account_id is not None else _first_uuid(detail)
 
         def has(name: str) -> bool:
             return name == constraint or name in text
 
         if has("ck_balances_floor"):
-            return InsufficientFunds(account_id=account_id)
+            return InsufficientFunds(account_id=subject)
         if has("ck_balances_ceiling"):
-            return CeilingExceeded(account_id=account_id)
+            return CeilingExceeded(account_id=subject)
         if has("uq_entries_tenant_key") or "entries.tenant_id, entries.idempotency_key" in text:
             return DuplicateIdempotencyKey()
         if has("uq_holds_tenant_key") or "holds.tenant_id, holds.idempotency_key" in text:
@@ -323,7 +324,7 @@ class SqlLedgerStore:
         if "entry-unbalanced" in text:
             return UnbalancedEntry()
         if sqlstate == "23503" or "FOREIGN KEY constraint failed" in text:
-            return AccountNotFound(account_id=account_id)
+            return AccountNotFound(account_id=subject)
         return error
 
     # -- entries ------------------------------------------------------------------------------
@@ -443,8 +444,10 @@ class SqlLedgerStore:
     def insert_hold(
         self, hold: Hold, idempotency_key: str, request_hash: bytes, now_us: int
     ) -> None:
+        # Holds are never placed on sharded accounts, so the reservation is on shard 0.
         debit = _BalanceChange(
-            account=_placeholder_account(hold),
+            account_id=hold.debit_account_id,
+            sharded=False,
             shard=0,
             posted_delta=0,
             pending_delta=hold.amount_minor,
@@ -560,27 +563,14 @@ def _balance_changes(
             shard = random.randrange(account.shard_count)
         changes.append(
             _BalanceChange(
-                account=account,
+                account_id=account.id,
+                sharded=account.is_sharded,
                 shard=shard,
                 posted_delta=delta,
                 pending_delta=-release_pending.get(leg.account_id, 0),
             )
         )
     return sorted(changes, key=lambda change: change.order)
-
-
-def _placeholder_account(hold: Hold) -> Account:
-    """The debit side of a hold as far as a balance change needs it (never sharded)."""
-    return Account(
-        id=hold.debit_account_id,
-        tenant_id=hold.tenant_id,
-        currency=hold.currency,
-        kind=AccountKind.LIABILITY,
-        normal_side=NormalSide.CREDIT,
-        shard_count=1,
-        floor_minor=None,
-        ceiling_minor=None,
-    )
 
 
 def _first_uuid(text: str) -> str:
