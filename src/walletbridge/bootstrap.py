@@ -8,10 +8,11 @@ from sqlalchemy import Engine
 
 from walletbridge.adapters.currencies import Iso4217Catalog
 from walletbridge.adapters.db.engine import make_engine
+from walletbridge.adapters.db.migrate import schema_is_current
 from walletbridge.adapters.db.uow import SqlTransactionRunner
 from walletbridge.adapters.system import SystemClock, UuidV7Source
 from walletbridge.config import Settings
-from walletbridge.ports import Clock, IdSource
+from walletbridge.ports import Clock, CurrencyCatalog, IdSource
 from walletbridge.services.integrity import IntegrityService
 from walletbridge.services.ledger import LedgerService
 from walletbridge.services.tenants import TenantService
@@ -27,6 +28,11 @@ class Container:
     ledger: LedgerService
     integrity: IntegrityService
     tenants: TenantService
+    currencies: CurrencyCatalog
+
+    def schema_is_current(self) -> bool:
+        """The database answers and its schema is at the latest migration."""
+        return schema_is_current(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -40,6 +46,7 @@ def build(
     runner = SqlTransactionRunner(engine, attempts=settings.write_retry_attempts)
     clock = clock or SystemClock()
     ids = ids or UuidV7Source()
+    currencies = Iso4217Catalog()
     return Container(
         settings=settings,
         engine=engine,
@@ -48,5 +55,6 @@ def build(
         ids=ids,
         ledger=LedgerService(runner, clock, ids),
         integrity=IntegrityService(runner, clock),
-        tenants=TenantService(runner, clock, Iso4217Catalog()),
+        tenants=TenantService(runner, clock, currencies),
+        currencies=currencies,
     )

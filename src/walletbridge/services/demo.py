@@ -266,10 +266,3 @@ def _find_bank(container: DemoContainer, bank: DemoBank) -> DemoTenant:
     if len(accounts) != len(codes):
         raise DemoNotSeeded()
     return DemoTenant(tenant, accounts[0], accounts[1], tuple(accounts[2:]))
-
-
-def latest_seal(container: DemoContainer) -> Seal | None:
-    """The newest seal of the whole ledger (seals span every tenant)."""
-    # IntegrityService has no read of the seal chain yet; the store's list is the only way in.
-    seals = container.runner.read(lambda uow: uow.integrity.seals())
-    return seals[-1] if seals else None

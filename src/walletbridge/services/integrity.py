@@ -147,6 +147,16 @@ class IntegrityService:
 
         return self._runner.read(read)
 
+    def summary(self) -> tuple[int, list[Seal]]:
+        """How many entries there are, and the seals, read in one transaction."""
+        return self._runner.read(
+            lambda uow: (uow.integrity.entries_after(0), uow.integrity.seals())
+        )
+
+    def latest_seal(self) -> Seal | None:
+        seals = self._runner.read(lambda uow: uow.integrity.seals())
+        return seals[-1] if seals else None
+
     def seal(self) -> list[Seal]:
         """Seal every entry up to the safe horizon, in checkpoints of bounded size."""
         made: list[Seal] = []

@@ -45,6 +45,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
+        # Statement parameters are customer data: keep them out of error messages and logs.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: it would cost a round trip per transaction. A connection found broken is
@@ -99,7 +101,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:

@@ -17,13 +17,12 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 # The API may not reach adapters except through bootstrap, but the ISO 4217 table is pure data
-# and the container does not expose a currency catalogue yet (see the report).
-from walletbridge.adapters.currencies import lookup_currency
 from walletbridge.bootstrap import Container
 from walletbridge.domain.errors import AccountNotFound
 from walletbridge.domain.ledger import Account, AccountId, Balance, Posting, Seal
 from walletbridge.domain.money import Money, format_amount
-from walletbridge.services.demo import DemoTenant, find_demo, latest_seal
+from walletbridge.ports import CurrencyCatalog
+from walletbridge.services.demo import DemoTenant, find_demo
 from walletbridge.services.ledger import MAX_PAGE
 
 PREFIX = "/api/v1/demo/ledger"
@@ -91,8 +90,8 @@ class HistoryView:
     next_cursor: str | None
 
 
-def money(amount_minor: int, currency: str) -> MoneyView:
-    return MoneyView(format_amount(Money(amount_minor, lookup_currency(currency))), currency)
+def money(currencies: CurrencyCatalog, amount_minor: int, currency: str) -> MoneyView:
+    return MoneyView(format_amount(Money(amount_minor, currencies.get(currency))), currency)
 
 
 def iso_utc(at_us: int) -> str:
@@ -101,11 +100,11 @@ def iso_utc(at_us: int) -> str:
     return moment.replace(microsecond=at_us % 1_000_000).isoformat().replace("+00:00", "Z")
 
 
-def balances_view(balance: Balance) -> BalancesView:
+def balances_view(currencies: CurrencyCatalog, balance: Balance) -> BalancesView:
     return BalancesView(
-        posted=money(balance.posted_minor, balance.currency),
-        pending=money(balance.pending_minor, balance.currency),
-        available=money(balance.available_minor, balance.currency),
+        posted=money(currencies, balance.posted_minor, balance.currency),
+        pending=money(currencies, balance.pending_minor, balance.currency),
+        available=money(currencies, balance.available_minor, balance.currency),
     )
 
 
@@ -118,7 +117,13 @@ def tenant_view(container: Container, demo: DemoTenant) -> TenantView:
         name=demo.tenant.name,
         home_currency=demo.tenant.home_currency,
         accounts=[
-            AccountView(a.id, a.code, a.kind.value, a.currency, balances_view(by_id[a.id]))
+            AccountView(
+                a.id,
+                a.code,
+                a.kind.value,
+                a.currency,
+                balances_view(container.currencies, by_id[a.id]),
+            )
             for a in accounts
         ],
     )
@@ -130,12 +135,12 @@ def seal_view(seal: Seal | None) -> SealView | None:
     return SealView(seal.seal_no, seal.seal_hash.hex(), seal.last_seq, iso_utc(seal.sealed_at_us))
 
 
-def posting_view(account: Account, posting: Posting) -> PostingView:
+def posting_view(currencies: CurrencyCatalog, account: Account, posting: Posting) -> PostingView:
     return PostingView(
         entry_id=posting.entry_id,
         leg=posting.leg,
         side="debit" if posting.amount_minor > 0 else "credit",
-        amount=money(account.normal_side.sign * posting.amount_minor, posting.currency),
+        amount=money(currencies, account.normal_side.sign * posting.amount_minor, posting.currency),
         posted_at=iso_utc(posting.posted_at_us),
     )
 
@@ -156,7 +161,7 @@ def demo_routes(container: Container) -> list[HTTPRouteHandler]:
         demo = find_demo(container)
         return LedgerView(
             tenants=[tenant_view(container, tenant) for tenant in demo.tenants],
-            latest_seal=seal_view(latest_seal(container)),
+            latest_seal=seal_view(container.integrity.latest_seal()),
         )
 
     @get(
@@ -177,7 +182,7 @@ def demo_routes(container: Container) -> list[HTTPRouteHandler]:
         )
         return HistoryView(
             account_id=account.id,
-            postings=[posting_view(account, p) for p in page.postings],
+            postings=[posting_view(container.currencies, account, p) for p in page.postings],
             next_cursor=page.next_cursor,
         )
 

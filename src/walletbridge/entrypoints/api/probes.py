@@ -7,56 +7,29 @@ the database answers and its schema is at the newest Alembic revision this code 
 
 from __future__ import annotations
 
-import functools
 from http import HTTPStatus
 from typing import Any
 
 import structlog
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from litestar import MediaType, Response, get
 from litestar.handlers import HTTPRouteHandler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Connection, inspect, text
 
 from walletbridge.bootstrap import Container
 from walletbridge.entrypoints.api.observability import HttpObserver
 from walletbridge.entrypoints.api.problems import problem
 
-# Named as a package resource rather than imported: entrypoints reach adapters only through
-# bootstrap, and bootstrap offers no schema check yet.
-MIGRATIONS = "walletbridge.adapters.db:migrations"
-VERSION_TABLE = "alembic_version"
 log = structlog.get_logger("walletbridge.api")
-
-
-@functools.cache
-def shipped_heads() -> frozenset[str]:
-    """The head revisions of the migrations in this build (they cannot change while running)."""
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
-
-
-def database_heads(connection: Connection) -> frozenset[str]:
-    """The revisions the database is at. Read directly rather than through Alembic's
-    ``MigrationContext``, which logs two INFO lines per call: noise on a probe run every few
-    seconds. ``alembic_version`` is Alembic's default table, which our env.py keeps."""
-    connection.execute(text("SELECT 1"))
-    if not inspect(connection).has_table(VERSION_TABLE):
-        return frozenset()
-    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
-    return frozenset(str(row) for row in rows)
 
 
 def readiness_problem(container: Container) -> str | None:
     """Why this instance is not ready, or None when it is."""
     try:
-        heads = container.runner.read(lambda uow: database_heads(uow.connection))
+        current = container.schema_is_current()
     except Exception:
         log.warning("readiness: database unreachable", exc_info=True)
         return "The database does not answer."
-    if heads != shipped_heads():
+    if not current:
         return "The database schema is not at the latest revision; run `walletbridge migrate`."
     return None
 

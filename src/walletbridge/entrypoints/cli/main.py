@@ -131,33 +131,40 @@ def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = 
 @app.command()
 def worker(
     threads: Annotated[int, typer.Option(min=1, max=32, help="Worker threads.")] = 2,
-    exit_with_parent: Annotated[bool, typer.Option(hidden=True)] = False,
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Run the background jobs: hold expiry and ledger sealing (huey consumer)."""
+    """Run the background jobs: hold expiry and ledger sealing (huey consumer).
+
+    SIGTERM stops gracefully (running jobs finish), as service managers expect; SIGINT
+    (Ctrl-C) stops at once."""
     load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Imported here: the tasks module builds its queue from the settings when it is imported.
     from walletbridge.entrypoints.workers import tasks
 
-    if exit_with_parent:
-        watch_parent()
+    if parent_pid is not None:
+        watch_parent(parent_pid)
     # flush_locks: a lock left by a worker that was killed mid-job would block that job forever.
-    consumer = tasks.huey.create_consumer(workers=threads, periodic=True, flush_locks=True)
+    # graceful_signal TERM: a SIGTERM that arrives while we are still importing simply ends
+    # the process (nothing runs yet), where a SIGINT could be ignored and lost.
+    consumer = tasks.huey.create_consumer(
+        workers=threads, periodic=True, flush_locks=True, graceful_signal="TERM"
+    )
     try:
         consumer.run()
     finally:
         tasks.close()
 
 
-def watch_parent() -> None:
-    """Stop gracefully (as on Ctrl-C) once the process that started us is gone, even if it was
-    killed without the chance to stop us."""
-    parent = os.getppid()
+def watch_parent(parent: int) -> None:
+    """Stop gracefully once the process that started us is gone, even if it was killed without
+    the chance to stop us. Its pid comes from the command line: read here, after our slow
+    start, it could already be that of whoever adopted us."""
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1)
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
@@ -191,7 +198,8 @@ def ensure_can_listen(host: str, port: int) -> None:
 def start_worker() -> subprocess.Popen[bytes]:
     """The worker in a process of its own, in its own session: the terminal's Ctrl-C reaches
     only us, and we stop the worker ourselves, once, in order."""
-    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "worker", "--exit-with-parent"]
+    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "worker"]
+    command += ["--parent-pid", str(os.getpid())]
     return subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own argv
 
 
@@ -221,8 +229,8 @@ def serve_until_stopped(
 
 
 def stop_worker(background: subprocess.Popen[bytes]) -> None:
-    """SIGINT lets running jobs finish; SIGTERM interrupts them; SIGKILL if even that fails."""
-    steps = ((signal.SIGINT, WORKER_STOP_SECONDS), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0))
+    """SIGTERM lets running jobs finish; SIGINT interrupts them; SIGKILL if even that fails."""
+    steps = ((signal.SIGTERM, WORKER_STOP_SECONDS), (signal.SIGINT, 5.0), (signal.SIGKILL, 5.0))
     for sig, wait_seconds in steps:
         if background.poll() is not None:
             return
