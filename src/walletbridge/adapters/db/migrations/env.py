@@ -10,10 +10,18 @@ from walletbridge.adapters.db.engine import make_engine
 from walletbridge.adapters.db.tables import metadata
 
 
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the job queue's own tables (huey_*) out of autogenerate's comparison."""
+    return not (type_ == "table" and reflected and name is not None and name.startswith("huey"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=_include,
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
     )
