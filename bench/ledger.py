@@ -453,8 +453,8 @@ def measure_round_trips(url: str, ledger: Ledger, hot_shards: int) -> RoundTrips
     ``pool_size=1``: the pool then creates one psycopg connection and, with one thread and no
     overlapping checkouts, hands that same connection to every transaction. libpq's trace is set
     on it (``engine.raw_connection().driver_connection``) and persists across checkouts, so the
-    count covers everything a transfer costs: pool checkout (pre-ping), BEGIN, statements,
-    COMMIT. A pool "checkout" listener checks that no other connection was used.
+    count covers everything a transfer costs: pool checkout (a pre-ping, if any), BEGIN, the
+    statements, COMMIT. A pool "checkout" listener checks that no other connection was used.
     """
     container = build(Settings(database_url=url, database_pool_size=1))
     try:
@@ -537,7 +537,7 @@ PROFILE_PARTS = [
     ("LedgerService.transfer (the whole call)", "services/ledger.py", "transfer"),
     ("  EntryDraft.validate", "domain/ledger.py", "validate"),
     ("  EntryDraft.request_hash (json + sha256)", "domain/ledger.py", "request_hash"),
-    ("  transaction(): pool checkout + pre-ping, return", "adapters/db/engine.py", "transaction"),
+    ("  transaction(): pool checkout and return", "adapters/db/engine.py", "transaction"),
     ("  SqlUnitOfWork() (three stores)", "adapters/db/uow.py", "__init__"),
     ("  SqlLedgerStore.post (pipeline, 1 round trip)", "adapters/db/ledger_store.py", "post"),
     ("    _execute x4 (queue INSERT x2, UPDATE x2)", "adapters/db/ledger_store.py", "_execute"),
@@ -693,6 +693,19 @@ class Report:
         """pgbench first, then ours, each group in client order."""
         return [*self.reference.values(), *self.results]
 
+    def noise_warning(self) -> str:
+        """A warning if other processes competed for the CPU during some runs, else ''."""
+        runs = self.all_runs()
+        noisy = [r for r in runs if self._other_pct(r) > NOISY_NEIGHBOUR_PCT]
+        if not noisy:
+            return ""
+        worst = max(self._other_pct(r) for r in noisy)
+        return (
+            f"WARNING: other processes used more than {NOISY_NEIGHBOUR_PCT:.0f}% of a core"
+            f" during {len(noisy)} of {len(runs)} runs (up to {worst:.0f}%, see the 'other'"
+            " column): treat those figures as indicative only."
+        )
+
     def _other_pct(self, result: _reference.LoadResult) -> float:
         return self.stats.get((result.label, result.clients), RunStats()).other_pct
 
@@ -752,14 +765,8 @@ class Report:
         errors = {f"{r.label} @ {r.clients}": r.errors for r in self.results}
         # The first distinct exceptions of each run are printed under the table above.
         print("Errors per run:", ", ".join(f"{k}: {v}" for k, v in errors.items()))
-        noisy = [r for r in self.all_runs() if self._other_pct(r) > NOISY_NEIGHBOUR_PCT]
-        if noisy:
-            print(
-                "WARNING: other processes used more than"
-                f" {NOISY_NEIGHBOUR_PCT:.0f}% of a core during "
-                + ", ".join(f"{r.label} @ {r.clients}" for r in noisy)
-                + ": those figures are suspect (see the 'other' column)."
-            )
+        if self.noise_warning():
+            print(self.noise_warning())
         print()
         print("Targets:")
         for name, value, status in self.targets():
@@ -815,6 +822,8 @@ class Report:
                 f" | {result.p99_ms:.2f} | {result.errors} | {ratio} | {client_ms:.2f}"
                 f" | {server_ms:.2f} | {self._other_pct(result):.0f}% |"
             )
+        if self.noise_warning():
+            lines += ["", f"> {self.noise_warning()}"]
         lines += ["", "| target | measured | status |", "|---|---|---|"]
         lines += [f"| {name} | {value} | {status} |" for name, value, status in self.targets()]
         rt, st = self.round_trips, self.storage
@@ -942,14 +951,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         loads: list[tuple[str, Callable[[int], Callable[[], None]]]] = [
             (uniform_label, lambda i: uniform_op(app, ledger.wallets, seed=1000 + i)),
         ]
-        for shards in hot_shards:
-            hot_id = ledger.hot[shards].id
-            loads.append(
-                (
-                    hot_labels[shards],
-                    lambda i, hot_id=hot_id: hot_op(app, ledger.wallets, hot_id, 2000 + i),
-                )
-            )
+
+        def hot_load(hot_id: AccountId) -> Callable[[int], Callable[[], None]]:
+            return lambda i: hot_op(app, ledger.wallets, hot_id, seed=2000 + i)
+
+        loads += [(hot_labels[shards], hot_load(ledger.hot[shards].id)) for shards in hot_shards]
 
         # Warm-up, not reported: every pooled connection opened and its statements prepared.
         warmup = min(3.0, args.seconds / 4)
