@@ -17,6 +17,7 @@ Running this module directly executes a short self-test of the round-trip counte
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import re
 import shutil
@@ -307,6 +308,7 @@ def run_load(
     clients: int,
     seconds: float,
     make_worker: Callable[[int], Callable[[], None]],
+    latencies_out: list[int] | None = None,
 ) -> LoadResult:
     """Closed-loop load: ``clients`` threads each call their worker back-to-back until time is up.
 
@@ -383,6 +385,8 @@ def run_load(
     # keeps tps consistent with the calls that were actually counted.
     elapsed_s = (max(end_ns) - state.start_ns) / 1e9
     all_latencies = sorted(value for own in latencies for value in own)
+    if latencies_out is not None:
+        latencies_out.extend(all_latencies)
     ok = len(all_latencies)
     return LoadResult(
         label=label,
@@ -394,6 +398,70 @@ def run_load(
         p50_ms=percentile(all_latencies, 50) / 1e6,
         p99_ms=percentile(all_latencies, 99) / 1e6,
         error_samples=tuple(state.error_samples),
+    )
+
+
+def run_load_processes(
+    label: str,
+    clients: int,
+    seconds: float,
+    make_worker: Callable[[int], Callable[[], None]],
+    processes: int,
+    after_fork: Callable[[], None],
+) -> LoadResult:
+    """``run_load`` with the clients spread over ``processes`` forked processes.
+
+    One Python process is held to one core by the GIL; a service deploys several worker
+    processes, and pgbench runs its clients on ``-j`` native threads. Each child calls
+    ``after_fork`` (to drop the parent's pooled connections) and runs its share of the clients;
+    their latencies are merged, so percentiles cover every call. Worker ``i`` keeps its global
+    index, so seeds stay distinct across processes.
+    """
+    processes = max(1, min(processes, clients))
+    if processes == 1:
+        return run_load(label, clients, seconds, make_worker)
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(processes)
+    shares = [range(p, clients, processes) for p in range(processes)]
+    pipes = []
+    children = []
+    for share in shares:
+        receive, send = context.Pipe(duplex=False)
+
+        def child(share: range = share, send: Any = send) -> None:
+            after_fork()
+            latencies: list[int] = []
+            indices = list(share)
+            start.wait()
+            result = run_load(
+                label, len(indices), seconds, lambda i: make_worker(indices[i]), latencies
+            )
+            send.send((result, latencies))
+            send.close()
+
+        process = context.Process(target=child, daemon=True)
+        process.start()
+        send.close()
+        pipes.append(receive)
+        children.append(process)
+    parts = [pipe.recv() for pipe in pipes]
+    for process in children:
+        process.join()
+    latencies = sorted(value for _, own in parts for value in own)
+    elapsed = max(result.seconds for result, _ in parts)
+    samples: list[str] = []
+    for result, _ in parts:
+        samples += [sample for sample in result.error_samples if sample not in samples]
+    return LoadResult(
+        label=label,
+        clients=clients,
+        transactions=len(latencies),
+        errors=sum(result.errors for result, _ in parts),
+        seconds=elapsed,
+        tps=len(latencies) / elapsed if elapsed > 0 else 0.0,
+        p50_ms=percentile(latencies, 50) / 1e6,
+        p99_ms=percentile(latencies, 99) / 1e6,
+        error_samples=tuple(samples[:5]),
     )
 
 

@@ -870,6 +870,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="smoke test: 5 s runs and, unless --accounts is given, 10,000 wallets",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="client processes the load threads are spread over (like pgbench -j; default 2)",
+    )
     parser.add_argument("--hot-shards", type=int, default=16, help="shards of the hot payee")
     parser.add_argument(
         "--compare-shards",
@@ -977,7 +983,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 checkpoint(args.admin_url)
                 run = stats.setdefault((label, clients), RunStats())
                 with run_meter(run, args.admin_url, db_name):
-                    result = _reference.run_load(label, clients, seconds_int, make)
+                    result = _reference.run_load_processes(
+                        label,
+                        clients,
+                        seconds_int,
+                        make,
+                        args.processes,
+                        after_fork=lambda: app.engine.dispose(close=False),
+                    )
                 results.append(result)
                 print(
                     f"  {label} @ {clients}: {result.tps:.0f} tps, {result.errors} errors"

@@ -68,9 +68,12 @@ class LedgerStore(Protocol):
         posted_at_us: int,
         accounts: Mapping[AccountId, Account],
         release_pending: Mapping[AccountId, int] | None = None,
+        *,
+        commit: bool = False,
     ) -> int:
         """Write the entry and move balances in one go; return its sequence number. Raises
-        ``DuplicateIdempotencyKey`` or a domain error."""
+        ``DuplicateIdempotencyKey`` or a domain error. ``commit=True`` marks the transaction's
+        last write, which the store may commit in the same round trip."""
         ...
 
     def entry(self, tenant_id: TenantId, entry_id: EntryId) -> Entry | None: ...

@@ -158,15 +158,20 @@ class LedgerService:
 
     # -- entries ------------------------------------------------------------------------------
 
+    def _new_entry_id(self) -> EntryId:
+        return EntryId(uuid.UUID(self._ids.new_id()))
+
     def post_entry(self, draft: EntryDraft) -> Entry:
         """Post a balanced entry once; a replay with the same key and request returns it."""
         draft.validate()
         accounts = self._accounts_for(draft)
-        entry_id = EntryId(uuid.UUID(self._ids.new_id()))
 
         def write(uow: UnitOfWork) -> Entry:
+            # A fresh id on every attempt: if an earlier attempt did commit (its reply lost),
+            # this one meets the idempotency key and becomes a replay.
+            entry_id = self._new_entry_id()
             posted_at_us = self._clock.now_us()
-            seq = uow.ledger.post(draft, entry_id, posted_at_us, accounts)
+            seq = uow.ledger.post(draft, entry_id, posted_at_us, accounts, commit=True)
             uow.commit()
             return _entry_from_draft(draft, entry_id, seq, posted_at_us)
 
@@ -315,9 +320,9 @@ class LedgerService:
             ),
         )
         draft.validate()
-        entry_id = EntryId(uuid.UUID(self._ids.new_id()))
 
         def write(uow: UnitOfWork) -> Entry:
+            entry_id = self._new_entry_id()
             now_us = self._clock.now_us()
             finished = uow.ledger.finish_hold(
                 tenant_id,
@@ -335,6 +340,7 @@ class LedgerService:
                 now_us,
                 accounts,
                 release_pending={hold.debit_account_id: hold.amount_minor},
+                commit=True,
             )
             uow.commit()
             return _entry_from_draft(draft, entry_id, seq, now_us)

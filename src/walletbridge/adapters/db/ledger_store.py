@@ -212,8 +212,15 @@ class SqlLedgerStore:
         posted_at_us: int,
         accounts: Mapping[AccountId, Account],
         release_pending: Mapping[AccountId, int] | None = None,
+        *,
+        commit: bool = False,
     ) -> int:
-        """Write the entry and move the balances; returns the entry's sequence number."""
+        """Write the entry and move the balances; returns the entry's sequence number.
+
+        ``commit=True`` says this is the transaction's last write: on PostgreSQL the COMMIT then
+        travels in the same pipeline, so the row locks are held for one round trip instead of
+        two, and the unit of work's own commit finds nothing left to do.
+        """
         changes = _balance_changes(draft, accounts, release_pending or {})
         posting_rows = ", ".join(
             f"(%(e)s, {i}, %(t)s, %(a{i})s, %(c{i})s, %(m{i})s, %(at)s)"
@@ -248,6 +255,8 @@ class SqlLedgerStore:
                     seq_row = inserted.fetchone()
                 for change in changes:
                     self._apply(change)
+                if commit and self._pg:
+                    self._raw.execute("COMMIT")
             if self._pg:
                 seq_row = inserted.fetchone()
         except (DomainError, DuplicateIdempotencyKey):
