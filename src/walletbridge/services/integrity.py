@@ -174,7 +174,7 @@ class IntegrityService:
         horizon = store.sealable_horizon(self._horizon_wait)
         if horizon < first:
             return None
-        entries = store.canonical_entries(first, horizon)[: self._max_entries]
+        entries = store.canonical_entries(first, store.batch_end(first, horizon, self._max_entries))
         if not entries:
             return None
         last = entries[-1].seq

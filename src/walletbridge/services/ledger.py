@@ -232,7 +232,16 @@ class LedgerService:
         try:
             return self.post_entry(draft)
         except EntryAlreadyReversed as error:
-            raise EntryAlreadyReversed(entry_id=str(entry_id)) from error
+            # A retried reversal can meet the one-reversal rule before its own idempotency key
+            # (SQLite checks the constraints in that order): answer it as the replay it is.
+            found = self._runner.read(
+                lambda uow: uow.ledger.entry_by_key(tenant_id, idempotency_key)
+            )
+            if found is None:
+                raise EntryAlreadyReversed(entry_id=str(entry_id)) from error
+            if found[1] != draft.request_hash():
+                raise IdempotencyConflict(key=idempotency_key) from error
+            return found[0]
 
     # -- holds --------------------------------------------------------------------------------
 

@@ -127,13 +127,25 @@ class SqlIntegrityStore:
         )
         entries: list[CanonicalEntry] = []
         group: list[Any] = []
+        account_text: dict[Any, str] = {}
         for row in [*rows, None]:
             if group and (row is None or row[0] != group[0][0]):
-                entries.append(_canonical(group))
+                entries.append(_canonical(group, account_text))
                 group = []
             if row is not None:
                 group.append(row)
         return entries
+
+    def batch_end(self, first_seq: int, horizon: int, size: int) -> int:
+        """The seq that closes a batch of at most ``size`` entries from ``first_seq`` on."""
+        rows = self._rows(
+            "SELECT seq FROM entries WHERE seq BETWEEN :first AND :horizon "
+            "ORDER BY seq LIMIT 1 OFFSET :skip",
+            first=first_seq,
+            horizon=horizon,
+            skip=size - 1,
+        )
+        return int(rows[0][0]) if rows else horizon
 
     def entries_after(self, last_seq: int) -> int:
         return int(self._rows("SELECT count(*) FROM entries WHERE seq > :s", s=last_seq)[0][0])
@@ -187,11 +199,14 @@ class SqlIntegrityStore:
         )
 
 
-def _canonical(rows: Sequence[Any]) -> CanonicalEntry:
+def _canonical(rows: Sequence[Any], account_text: dict[Any, str]) -> CanonicalEntry:
     head = rows[0]
     postings = tuple(
         CanonicalPosting(
-            leg=int(r[6]), account_id=str(as_uuid(r[7])), currency=r[8], amount_minor=int(r[9])
+            leg=int(r[6]),
+            account_id=_text_of(account_text, r[7]),
+            currency=r[8],
+            amount_minor=int(r[9]),
         )
         for r in rows
         if r[6] is not None
@@ -205,3 +220,11 @@ def _canonical(rows: Sequence[Any]) -> CanonicalEntry:
         posted_at=iso_from_us(int(head[5])),
         postings=postings,
     )
+
+
+def _text_of(cache: dict[Any, str], account_id: Any) -> str:
+    """Canonical text of an account id; few accounts recur across many postings."""
+    text_id = cache.get(account_id)
+    if text_id is None:
+        text_id = cache[account_id] = str(as_uuid(account_id))
+    return text_id

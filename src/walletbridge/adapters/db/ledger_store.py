@@ -282,9 +282,10 @@ class SqlLedgerStore:
                 params,
             )
         except Exception as error:
-            # Only SQLite reaches here (PostgreSQL reports errors when the pipeline syncs), and
-            # there the failing statement names the account.
-            raise self._translate(error, change.account_id) from error
+            # On SQLite the failing statement is this one, so it names the account. In a
+            # PostgreSQL pipeline an earlier statement's error can surface while this one is
+            # sent: take the account from the failing row the server reports instead.
+            raise self._translate(error, None if self._pg else change.account_id) from error
 
     def _check_sharded_floor(self, change: _BalanceChange) -> None:
         """Lock every shard of a hot account in order and check its floor against their sum."""
