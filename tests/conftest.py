@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,45 @@ class Book:
 @pytest.fixture
 def book(app: Container, tenant: TenantId) -> Book:
     return Book(app, tenant)
+
+
+START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, start_us: int = START_US) -> None:
+        self._now_us = start_us
+
+    def now_us(self) -> int:
+        return self._now_us
+
+    def advance(self, seconds: int = 0, *, microseconds: int = 0) -> None:
+        self._now_us += seconds * 1_000_000 + microseconds
+
+
+@contextmanager
+def own_database(
+    request: pytest.FixtureRequest, engine_name: str, folder: Path, prefix: str
+) -> Iterator[str]:
+    """A freshly migrated database for one module or test alone, dropped afterwards.
+
+    For tests whose subject spans a whole database (``verify()``, the expiry job), where the
+    suite's shared database would mix other tests' rows in.
+    """
+    if engine_name == "sqlite":
+        url = f"sqlite:///{folder / f'{prefix}.sqlite3'}"
+    else:
+        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+        url = create_pg_database(prefix)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    try:
+        yield url
+    finally:
+        if engine_name == "postgres":
+            drop_pg_database(url)

@@ -22,9 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Book, create_pg_database, drop_pg_database, settings_for
-from walletbridge.adapters.db.engine import make_engine
-from walletbridge.adapters.db.migrate import upgrade
+from tests.conftest import Book, FakeClock, own_database, settings_for
 from walletbridge.bootstrap import Container, build
 from walletbridge.domain.errors import (
     CaptureExceedsHold,
@@ -35,21 +33,7 @@ from walletbridge.domain.errors import (
 )
 from walletbridge.domain.ledger import Account, AccountId, Hold, HoldStatus, TenantId
 
-START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
 DAY_SECONDS = 24 * 3600
-
-
-class FakeClock:
-    """A clock that only moves when a test moves it."""
-
-    def __init__(self, start_us: int = START_US) -> None:
-        self._now_us = start_us
-
-    def now_us(self) -> int:
-        return self._now_us
-
-    def advance(self, seconds: int = 0, *, microseconds: int = 0) -> None:
-        self._now_us += seconds * 1_000_000 + microseconds
 
 
 @pytest.fixture(
@@ -60,17 +44,8 @@ def own_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A migrated database for this module alone (see the module docstring)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('holds') / 'ledger.sqlite3'}"
-    else:
-        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
-        url = create_pg_database("wb_holds")
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with own_database(request, request.param, tmp_path_factory.mktemp("holds"), "wb_holds") as url:
+        yield url
 
 
 @pytest.fixture

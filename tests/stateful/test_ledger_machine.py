@@ -41,9 +41,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.conftest import Book, create_pg_database, drop_pg_database, settings_for
-from walletbridge.adapters.db.engine import make_engine
-from walletbridge.adapters.db.migrate import upgrade
+from tests.conftest import Book, FakeClock, own_database, settings_for
 from walletbridge.bootstrap import Container, build
 from walletbridge.domain.errors import (
     CaptureExceedsHold,
@@ -76,21 +74,6 @@ from walletbridge.services.ledger import MAX_PAGE
 
 # -- the database and the clock ----------------------------------------------------------------
 
-START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
-
-
-class FakeClock:
-    """A clock that only moves when a test moves it."""
-
-    def __init__(self, start_us: int = START_US) -> None:
-        self._now_us = start_us
-
-    def now_us(self) -> int:
-        return self._now_us
-
-    def advance(self, seconds: int) -> None:
-        self._now_us += seconds * 1_000_000
-
 
 @pytest.fixture(
     scope="module",
@@ -101,17 +84,10 @@ def own_database_url(
 ) -> Iterator[str]:
     """A migrated database for this module alone: ``verify()`` and the expiry job see every
     tenant of a database, so the suite's shared database would mix other tests' rows in."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('machine') / 'ledger.sqlite3'}"
-    else:
-        request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
-        url = create_pg_database("wb_machine")
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if request.param == "postgres":
-        drop_pg_database(url)
+    with own_database(
+        request, request.param, tmp_path_factory.mktemp("machine"), "wb_machine"
+    ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ check: there is no read-then-write in Python, and the fixed lock order rules out
 ledger transactions.
 
 On PostgreSQL the statements go out in one psycopg pipeline, so a transfer costs one round trip
-plus the COMMIT. SQLite runs the same statements one by one inside ``BEGIN IMMEDIATE``.
+(with ``commit=True``, COMMIT included). SQLite runs the same statements one by one inside
+``BEGIN IMMEDIATE``.
 
 Hot accounts are split into shards: a credit lands on one shard chosen at random, so busy payees
 do not serialise transfers; a debit from a sharded account locks all its shards in order and
