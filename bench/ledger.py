@@ -276,19 +276,7 @@ def sqlalchemy_url(url: str) -> str:
 
 def new_account(container: Container, request: NewAccount) -> Account:
     """The Account ``LedgerService.open_account`` would create, without its own transaction."""
-    request.validate()
-    return Account(
-        id=AccountId(uuid.UUID(container.ids.new_id())),
-        tenant_id=request.tenant_id,
-        currency=request.currency,
-        kind=request.kind,
-        normal_side=request.kind.normal_side,
-        shard_count=request.shard_count,
-        floor_minor=request.floor_minor,
-        ceiling_minor=request.ceiling_minor,
-        code=request.code,
-        owner_ref=request.owner_ref,
-    )
+    return request.to_account(AccountId(uuid.UUID(container.ids.new_id())))
 
 
 def analyze(container: Container, tables: Sequence[str]) -> None:

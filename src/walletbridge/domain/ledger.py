@@ -122,6 +122,22 @@ class NewAccount:
         ):
             raise InvalidAccount(reason="ceiling is below the floor")
 
+    def to_account(self, account_id: AccountId) -> Account:
+        """The account this request opens, once validated, under the id given."""
+        self.validate()
+        return Account(
+            id=account_id,
+            tenant_id=self.tenant_id,
+            currency=self.currency,
+            kind=self.kind,
+            normal_side=self.kind.normal_side,
+            shard_count=self.shard_count,
+            floor_minor=self.floor_minor,
+            ceiling_minor=self.ceiling_minor,
+            code=self.code,
+            owner_ref=self.owner_ref,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Leg:

@@ -92,22 +92,8 @@ class LedgerService:
 
     def open_accounts(self, requests: Sequence[NewAccount]) -> list[Account]:
         """Open several accounts in one transaction (all or none)."""
-        for request in requests:
-            request.validate()
         accounts = [
-            Account(
-                id=AccountId(uuid.UUID(self._ids.new_id())),
-                tenant_id=request.tenant_id,
-                currency=request.currency,
-                kind=request.kind,
-                normal_side=request.kind.normal_side,
-                shard_count=request.shard_count,
-                floor_minor=request.floor_minor,
-                ceiling_minor=request.ceiling_minor,
-                code=request.code,
-                owner_ref=request.owner_ref,
-            )
-            for request in requests
+            request.to_account(AccountId(uuid.UUID(self._ids.new_id()))) for request in requests
         ]
 
         def write(uow: UnitOfWork) -> None:
