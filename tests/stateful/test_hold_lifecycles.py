@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Book, FakeClock, own_database, settings_for
+from tests.conftest import Book, FakeClock, settings_for
 from walletbridge.bootstrap import Container, build
 from walletbridge.domain.errors import (
     CaptureExceedsHold,
@@ -34,23 +34,6 @@ from walletbridge.domain.errors import (
 from walletbridge.domain.ledger import Account, AccountId, Hold, HoldStatus, TenantId
 
 DAY_SECONDS = 24 * 3600
-
-
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def own_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated database for this module alone (see the module docstring)."""
-    with own_database(request, request.param, tmp_path_factory.mktemp("holds"), "wb_holds") as url:
-        yield url
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.conftest import Book, FakeClock, own_database, settings_for
+from tests.conftest import Book, FakeClock, settings_for
 from walletbridge.bootstrap import Container, build
 from walletbridge.domain.errors import (
     CaptureExceedsHold,
@@ -73,26 +73,6 @@ from walletbridge.domain.ledger import (
 from walletbridge.services.ledger import MAX_PAGE
 
 # -- the database and the clock ----------------------------------------------------------------
-
-
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def own_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated database for this module alone: ``verify()`` and the expiry job see every
-    tenant of a database, so the suite's shared database would mix other tests' rows in."""
-    with own_database(
-        request, request.param, tmp_path_factory.mktemp("machine"), "wb_machine"
-    ) as url:
-        yield url
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
