@@ -11,11 +11,17 @@ from walletbridge.adapters.db.engine import make_engine
 from walletbridge.adapters.db.migrate import schema_is_current
 from walletbridge.adapters.db.uow import SqlTransactionRunner
 from walletbridge.adapters.system import SystemClock, UuidV7Source
-from walletbridge.config import Settings
+from walletbridge.config import Environment, Settings
 from walletbridge.ports import Clock, CurrencyCatalog, IdSource
+from walletbridge.services.audit import AuditService
+from walletbridge.services.identity import IdentityService
 from walletbridge.services.integrity import IntegrityService
 from walletbridge.services.ledger import LedgerService
+from walletbridge.services.notifications import NotificationService
+from walletbridge.services.settings import ServiceSettings
 from walletbridge.services.tenants import TenantService
+from walletbridge.services.throttle import ThrottleService
+from walletbridge.services.wallets import WalletService
 
 
 @dataclass
@@ -29,6 +35,12 @@ class Container:
     integrity: IntegrityService
     tenants: TenantService
     currencies: CurrencyCatalog
+    service_settings: ServiceSettings
+    identity: IdentityService
+    wallets: WalletService
+    audit: AuditService
+    notifications: NotificationService
+    throttle: ThrottleService
 
     def schema_is_current(self) -> bool:
         """The database answers and its schema is at the latest migration."""
@@ -47,6 +59,8 @@ def build(
     clock = clock or SystemClock()
     ids = ids or UuidV7Source()
     currencies = Iso4217Catalog()
+    service_settings = service_settings_from(settings)
+    common = (runner, clock, ids, service_settings)
     return Container(
         settings=settings,
         engine=engine,
@@ -57,4 +71,28 @@ def build(
         integrity=IntegrityService(runner, clock),
         tenants=TenantService(runner, clock, currencies),
         currencies=currencies,
+        service_settings=service_settings,
+        identity=IdentityService(*common),
+        wallets=WalletService(*common),
+        audit=AuditService(*common),
+        notifications=NotificationService(*common),
+        throttle=ThrottleService(*common),
+    )
+
+
+def service_settings_from(settings: Settings) -> ServiceSettings:
+    return ServiceSettings(
+        secret_key=settings.secret_key.get_secret_value().encode(),
+        var_dir=settings.var_dir,
+        development=settings.environment is not Environment.PRODUCTION,
+        session_idle_seconds=settings.session_idle_seconds,
+        session_absolute_seconds=settings.session_absolute_seconds,
+        idempotency_retention_seconds=settings.idempotency_retention_seconds,
+        mail_from=settings.mail_from,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        login_attempts_per_5_minutes=settings.rate_login_per_5_minutes,
+        otp_sends_per_10_minutes=settings.rate_otp_sends_per_10_minutes,
+        transfers_per_minute=settings.rate_transfers_per_minute,
+        payees_per_hour=settings.rate_payees_per_hour,
     )

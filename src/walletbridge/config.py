@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     write_retry_attempts: int = Field(default=8, ge=1, le=100)
     seal_interval_seconds: int = Field(default=60, ge=1)
     hold_expiry_interval_seconds: int = Field(default=30, ge=1)
+    outbox_interval_seconds: int = Field(default=2, ge=1)
+    session_idle_seconds: int = Field(default=300, ge=30)
+    session_absolute_seconds: int = Field(default=12 * 3600, ge=300)
+    idempotency_retention_seconds: int = Field(default=48 * 3600, ge=24 * 3600)
+    mail_from: str = "walletbridge <no-reply@walletbridge.invalid>"
+    smtp_host: str = ""
+    """Empty: mail goes to the development mailbox under ``<var_dir>/mail``."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    rate_login_per_5_minutes: int = Field(default=10, ge=1)
+    rate_otp_sends_per_10_minutes: int = Field(default=5, ge=1)
+    rate_transfers_per_minute: int = Field(default=60, ge=1)
+    rate_payees_per_hour: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_secret_outside_development(self) -> Settings:

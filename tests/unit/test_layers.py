@@ -14,7 +14,7 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # What each layer may import from walletbridge itself; third-party packages are listed apart.
 ALLOWED_INTERNAL = {
     "domain": ("walletbridge.domain",),
-    "ports": ("walletbridge.domain",),
+    "ports": ("walletbridge.domain", "walletbridge.ports"),
     "services": ("walletbridge.domain", "walletbridge.ports", "walletbridge.services"),
     "adapters": ("walletbridge.domain", "walletbridge.ports", "walletbridge.adapters"),
     "config": (),

@@ -32,14 +32,34 @@ Money parsing errors live with the money value in ``domain.money``; they carry c
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 
+class ErrorKind(StrEnum):
+    """What sort of refusal an error is; each edge maps a kind to its own presentation (the API
+    to an HTTP status, in one table)."""
+
+    INVALID = "invalid"  # well-formed, but a rule refuses it
+    BAD_REQUEST = "bad-request"  # the request itself is malformed (a missing header, say)
+    NOT_FOUND = "not-found"  # absent, or not the caller's to see: the two look the same
+    CONFLICT = "conflict"  # the state of things refuses it now (in flight, insufficient funds)
+    UNAUTHENTICATED = "unauthenticated"  # who is asking is unknown, or must prove it again
+    FORBIDDEN = "forbidden"  # known, and not allowed
+    RATE_LIMITED = "rate-limited"  # too many attempts; try again later
+
+
 class DomainError(Exception):
-    """A business rule said no. ``code`` is stable; ``message`` is for people."""
+    """A business rule said no. ``code`` is stable; ``message`` is for people.
+
+    ``public`` names the fields a client may see beside the message (the API adds them to the
+    problem details): a limit's name and what remains, say. Other fields stay server-side.
+    """
 
     code: ClassVar[str] = "domain-error"
     template: ClassVar[str] = "The request was refused."
+    kind: ClassVar[ErrorKind] = ErrorKind.INVALID
+    public: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **fields: object) -> None:
         self.fields: dict[str, object] = fields
@@ -49,6 +69,10 @@ class DomainError(Exception):
     def message(self) -> str:
         return self.template.format(**self.fields)
 
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {name: self.fields[name] for name in self.public if name in self.fields}
+
 
 class LedgerError(DomainError):
     code = "ledger-error"
@@ -56,6 +80,7 @@ class LedgerError(DomainError):
 
 class AccountNotFound(LedgerError):
     code = "account-not-found"
+    kind = ErrorKind.NOT_FOUND
     template = "Account {account_id} does not exist."
 
 
@@ -101,6 +126,7 @@ class IdempotencyConflict(LedgerError):
 
 class EntryNotFound(LedgerError):
     code = "entry-not-found"
+    kind = ErrorKind.NOT_FOUND
     template = "Entry {entry_id} does not exist."
 
 
@@ -116,6 +142,7 @@ class ReversalOfReversal(LedgerError):
 
 class HoldNotFound(LedgerError):
     code = "hold-not-found"
+    kind = ErrorKind.NOT_FOUND
     template = "Hold {hold_id} does not exist."
 
 
@@ -146,6 +173,7 @@ class HoldOnShardedAccount(LedgerError):
 
 class TenantNotFound(DomainError):
     code = "tenant-not-found"
+    kind = ErrorKind.NOT_FOUND
     template = "Tenant {tenant_id} does not exist."
 
 

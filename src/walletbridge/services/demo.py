@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from walletbridge.domain.errors import DomainError, TenantNotFound
+from walletbridge.domain.errors import DomainError, ErrorKind, TenantNotFound
 from walletbridge.domain.ledger import (
     Account,
     AccountKind,
@@ -52,6 +52,7 @@ class DemoContainer(Protocol):
 
 class DemoNotSeeded(DomainError):
     code = "demo-not-found"
+    kind = ErrorKind.NOT_FOUND
     template = "The demo ledger has not been seeded; run `walletbridge demo`."
 
 

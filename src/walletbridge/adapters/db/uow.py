@@ -11,10 +11,16 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from walletbridge.adapters.db.audit_store import SqlAuditStore
 from walletbridge.adapters.db.engine import retrying, transaction
+from walletbridge.adapters.db.idempotency_store import SqlIdempotencyStore
+from walletbridge.adapters.db.identity_store import SqlIdentityStore
 from walletbridge.adapters.db.integrity_store import SqlIntegrityStore
 from walletbridge.adapters.db.ledger_store import SqlLedgerStore
+from walletbridge.adapters.db.outbox_store import SqlOutboxStore
 from walletbridge.adapters.db.tenant_store import SqlTenantStore
+from walletbridge.adapters.db.throttle_store import SqlThrottleStore
+from walletbridge.adapters.db.wallet_store import SqlWalletStore
 
 T = TypeVar("T")
 
@@ -25,6 +31,12 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerStore(connection)
         self.integrity = SqlIntegrityStore(connection)
         self.tenants = SqlTenantStore(connection)
+        self.identity = SqlIdentityStore(connection)
+        self.wallets = SqlWalletStore(connection)
+        self.idempotency = SqlIdempotencyStore(connection)
+        self.audit = SqlAuditStore(connection)
+        self.outbox = SqlOutboxStore(connection)
+        self.throttle = SqlThrottleStore(connection)
 
     def commit(self) -> None:
         self.connection.commit()

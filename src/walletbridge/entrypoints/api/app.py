@@ -13,10 +13,14 @@ from litestar.openapi import OpenAPIConfig
 from walletbridge import __version__
 from walletbridge.bootstrap import Container, build
 from walletbridge.config import Settings
+from walletbridge.entrypoints.api.auth import auth_dependencies
 from walletbridge.entrypoints.api.demo import demo_routes
+from walletbridge.entrypoints.api.identity import identity_routes
 from walletbridge.entrypoints.api.observability import HttpObserver, RequestStart
+from walletbridge.entrypoints.api.platform import platform_routes
 from walletbridge.entrypoints.api.probes import probe_routes
 from walletbridge.entrypoints.api.problems import EXCEPTION_HANDLERS
+from walletbridge.entrypoints.api.wallets import wallet_routes
 from walletbridge.entrypoints.log_config import configure_logging
 
 
@@ -26,7 +30,14 @@ def create_app(container: Container | None = None) -> Litestar:
     configure_logging(container.settings)
     observer = HttpObserver()
     return Litestar(
-        route_handlers=[*probe_routes(container, observer), *demo_routes(container)],
+        route_handlers=[
+            *probe_routes(container, observer),
+            *demo_routes(container),
+            *identity_routes(container),
+            *wallet_routes(container),
+            *platform_routes(container),
+        ],
+        dependencies=auth_dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestStart()],
         before_send=[observer.before_send],

@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from walletbridge.domain.errors import DomainError
+from walletbridge.domain.errors import DomainError, ErrorKind
 from walletbridge.domain.money import MoneyError
 
 PROBLEM_JSON = "application/problem+json"
@@ -42,15 +42,34 @@ def problem(status: int, code: str, detail: str, **extensions: Any) -> Response[
     return Response(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def status_for(code: str) -> int:
-    """Not-found codes are 404; every other refusal is a well-formed request we cannot do."""
-    if code.endswith("-not-found"):
-        return HTTPStatus.NOT_FOUND
-    return HTTPStatus.UNPROCESSABLE_ENTITY
+# The one table from a refusal's kind to its HTTP status.
+STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: HTTPStatus.UNPROCESSABLE_ENTITY,
+    ErrorKind.BAD_REQUEST: HTTPStatus.BAD_REQUEST,
+    ErrorKind.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorKind.CONFLICT: HTTPStatus.CONFLICT,
+    ErrorKind.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
+    ErrorKind.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    ErrorKind.RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
+}
 
 
-def domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[dict[str, Any]]:
-    return problem(status_for(error.code), error.code, error.message)
+def status_for(error: DomainError) -> int:
+    return STATUS_BY_KIND[error.kind]
+
+
+def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[dict[str, Any]]:
+    status = status_for(error)
+    response = problem(status, error.code, error.message, **error.extensions)
+    retry_after = error.fields.get("retry_after_seconds")
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    if status == HTTPStatus.UNAUTHORIZED:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="walletbridge"'
+    hook = request.app.state.get("on_refusal")
+    if hook is not None and status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        hook(request, error)
+    return response
 
 
 def money_error(_: Request[Any, Any, Any], error: MoneyError) -> Response[dict[str, Any]]:

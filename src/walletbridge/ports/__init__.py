@@ -1,4 +1,7 @@
-"""Ports: the Protocols the services depend on; only ``bootstrap`` knows the adapters."""
+"""Ports: the Protocols the services depend on; only ``bootstrap`` knows the adapters.
+
+The ledger's ports live here; each capability's own ports live in a module beside this one
+(``identity``, ``wallets``, ``platform``) and the unit of work names them all."""
 
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ from walletbridge.domain.ledger import (
 from walletbridge.domain.merkle import CanonicalEntry
 from walletbridge.domain.money import Currency
 from walletbridge.domain.tenants import Tenant
+from walletbridge.ports.identity import IdentityStore
+from walletbridge.ports.platform import AuditStore, OutboxStore, ThrottleStore
+from walletbridge.ports.wallets import IdempotencyStore, WalletStore
 
 T = TypeVar("T")
 
@@ -140,6 +146,18 @@ class UnitOfWork(Protocol):
     def integrity(self) -> IntegrityStore: ...
     @property
     def tenants(self) -> TenantStore: ...
+    @property
+    def identity(self) -> IdentityStore: ...
+    @property
+    def wallets(self) -> WalletStore: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def audit(self) -> AuditStore: ...
+    @property
+    def outbox(self) -> OutboxStore: ...
+    @property
+    def throttle(self) -> ThrottleStore: ...
     def commit(self) -> None: ...
 
 
