@@ -7,8 +7,12 @@ Run it with ``walletbridge serve`` or any ASGI server as a factory:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from walletbridge import __version__
 from walletbridge.bootstrap import Container, build
@@ -23,6 +27,33 @@ from walletbridge.entrypoints.api.problems import EXCEPTION_HANDLERS
 from walletbridge.entrypoints.api.wallets import wallet_routes
 from walletbridge.entrypoints.log_config import configure_logging
 
+SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
+ASSETS_PATH = "/api/schema/assets"
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI 3.1 document at ``/api/schema/openapi.json`` and a browsable Swagger UI at
+    ``/api/schema/swagger``, served from vendored files so it works with no internet."""
+    return OpenAPIConfig(
+        title="walletbridge",
+        version=__version__,
+        path="/api/schema",
+        description=(
+            "The walletbridge wallet API. Amounts are decimal strings with their ISO 4217 "
+            "currency; errors are RFC 9457 problem details with a stable `code`; money-moving "
+            "POSTs take an `Idempotency-Key`. See docs/api.md."
+        ),
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+                path=["/swagger", "/"],
+                favicon="<link rel='icon' href='data:,'>",
+            )
+        ],
+    )
+
 
 def create_app(container: Container | None = None) -> Litestar:
     """The app; with no container, one is built from the environment (``WALLETBRIDGE_*``)."""
@@ -36,11 +67,14 @@ def create_app(container: Container | None = None) -> Litestar:
             *identity_routes(container),
             *wallet_routes(container),
             *platform_routes(container),
+            create_static_files_router(
+                path=ASSETS_PATH, directories=[SWAGGER_UI], include_in_schema=False
+            ),
         ],
         dependencies=auth_dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestStart()],
         before_send=[observer.before_send],
         on_shutdown=[container.close],
-        openapi_config=OpenAPIConfig(title="walletbridge", version=__version__, path="/api/schema"),
+        openapi_config=openapi_config(),
     )
