@@ -63,7 +63,8 @@ def create_app(container: Container | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *probe_routes(container, observer),
-            *demo_routes(container),
+            # The ledger showcase answers without authentication, so production leaves it out.
+            *(demo_routes(container) if container.settings.environment != "production" else []),
             *identity_routes(container),
             *wallet_routes(container),
             *platform_routes(container),
