@@ -12,6 +12,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from walletbridge import __version__
@@ -21,7 +22,11 @@ from walletbridge.entrypoints.api.auth import auth_dependencies
 from walletbridge.entrypoints.api.demo import demo_routes
 from walletbridge.entrypoints.api.identity import identity_routes
 from walletbridge.entrypoints.api.observability import HttpObserver, RequestStart
-from walletbridge.entrypoints.api.platform import platform_routes
+from walletbridge.entrypoints.api.platform import (
+    litestar_stores,
+    platform_routes,
+    refusal_auditor,
+)
 from walletbridge.entrypoints.api.probes import probe_routes
 from walletbridge.entrypoints.api.problems import EXCEPTION_HANDLERS
 from walletbridge.entrypoints.api.wallets import wallet_routes
@@ -43,6 +48,15 @@ def openapi_config() -> OpenAPIConfig:
             "currency; errors are RFC 9457 problem details with a stable `code`; money-moving "
             "POSTs take an `Idempotency-Key`. See docs/api.md."
         ),
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An opaque token from /api/v1/auth/login or /api/v1/auth/tokens.",
+                )
+            }
+        ),
         render_plugins=[
             SwaggerRenderPlugin(
                 js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -60,7 +74,7 @@ def create_app(container: Container | None = None) -> Litestar:
     container = container or build(Settings())
     configure_logging(container.settings)
     observer = HttpObserver()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *probe_routes(container, observer),
             # The ledger showcase answers without authentication, so production leaves it out.
@@ -78,4 +92,8 @@ def create_app(container: Container | None = None) -> Litestar:
         before_send=[observer.before_send],
         on_shutdown=[container.close],
         openapi_config=openapi_config(),
+        stores=litestar_stores(container),
     )
+    # problems.py calls this for every 401 and 403, so refusals reach the audit log.
+    app.state["on_refusal"] = refusal_auditor(container)
+    return app

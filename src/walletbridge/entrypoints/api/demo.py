@@ -21,6 +21,7 @@ from walletbridge.bootstrap import Container
 from walletbridge.domain.errors import AccountNotFound
 from walletbridge.domain.ledger import Account, AccountId, Balance, Posting, Seal
 from walletbridge.domain.money import Money, format_amount
+from walletbridge.entrypoints.api.problems import problem_spec
 from walletbridge.ports import CurrencyCatalog
 from walletbridge.services.demo import DemoTenant, find_demo
 from walletbridge.services.ledger import MAX_PAGE
@@ -155,7 +156,15 @@ def demo_account(container: Container, tenant_id: str, account_id: uuid.UUID) ->
 
 
 def demo_routes(container: Container) -> list[HTTPRouteHandler]:
-    @get(PREFIX, sync_to_thread=True, tags=["demo"])
+    @get(
+        PREFIX,
+        sync_to_thread=True,
+        tags=["demo"],
+        summary="Show the demo ledger",
+        responses={
+            404: problem_spec(404, "demo-not-found", "The demo data has not been seeded yet.")
+        },
+    )
     def ledger() -> LedgerView:
         """Balances of every demo account, and the latest seal of the ledger."""
         demo = find_demo(container)
@@ -168,6 +177,11 @@ def demo_routes(container: Container) -> list[HTTPRouteHandler]:
         PREFIX + "/{tenant_id:str}/accounts/{account_id:uuid}/history",
         sync_to_thread=True,
         tags=["demo"],
+        summary="Page through a demo account's postings",
+        responses={
+            400: problem_spec(400, "request-invalid", "The request's parameters are not valid."),
+            404: problem_spec(404, "account-not-found", "Account 0193... does not exist."),
+        },
     )
     def history(
         tenant_id: FromPath[str],

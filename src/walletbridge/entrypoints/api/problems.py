@@ -15,6 +15,8 @@ from typing import Any
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 
 from walletbridge.domain.errors import DomainError, ErrorKind
@@ -52,6 +54,24 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.FORBIDDEN: HTTPStatus.FORBIDDEN,
     ErrorKind.RATE_LIMITED: HTTPStatus.TOO_MANY_REQUESTS,
 }
+
+
+def problem_spec(status: int, code: str, detail: str, **extensions: Any) -> ResponseSpec:
+    """An OpenAPI response for one refusal, with an example body, for a route's ``responses``."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extensions,
+    }
+    return ResponseSpec(
+        data_container=None,
+        description=f"`{code}`: {detail}",
+        media_type=PROBLEM_JSON,
+        examples=[Example(summary=code, value=body)],
+    )
 
 
 def status_for(error: DomainError) -> int:

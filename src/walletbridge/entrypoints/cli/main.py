@@ -33,6 +33,7 @@ from walletbridge.entrypoints.cli.common import (
 )
 from walletbridge.entrypoints.cli.ledger import ledger_app
 from walletbridge.services.demo import DemoLedger, seed_demo
+from walletbridge.services.demo_people import PeopleServices, SeededPerson, seed_people
 
 app = typer.Typer(
     name="walletbridge",
@@ -78,6 +79,30 @@ def demo() -> None:
         upgrade(container)
         seeded = seed_demo(container)
         console.print(demo_table(container, seeded))
+        console.print(people_table(seed_all_people(container)))
+
+
+def seed_all_people(container: Container) -> list[SeededPerson]:
+    return seed_people(
+        PeopleServices(
+            container.runner, container.identity, container.wallets, container.currencies
+        )
+    )
+
+
+def people_table(people: list[SeededPerson]) -> Table:
+    """The demo sign-ins. The passwords are the demo's own, listed in the README too."""
+    table = Table(title="Demo sign-ins (X-Tenant-ID, handle, password)", box=box.SIMPLE_HEAD)
+    for column in ("Tenant", "Handle", "Role", "Password"):
+        table.add_column(column, no_wrap=True)
+    for person in people:
+        table.add_row(
+            person.tenant_id,
+            person.person.handle,
+            person.person.role.value,
+            person.password,
+        )
+    return table
 
 
 def demo_table(container: Container, seeded: DemoLedger) -> Table:
@@ -178,6 +203,7 @@ def run(host: HostOption = None, port: PortOption = None) -> None:
     with open_container(settings) as container:
         upgrade(container)
         console.print(demo_table(container, seed_demo(container)))
+        console.print(people_table(seed_all_people(container)))
     background = start_worker()
     console.print(f"walletbridge listening on http://{host}:{port}  (OpenAPI: /api/schema)")
     console.print(f"demo ledger: http://{host}:{port}/api/v1/demo/ledger")
