@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from walletbridge.adapters.crypto import identity_crypto
 from walletbridge.adapters.currencies import Iso4217Catalog
 from walletbridge.adapters.db.engine import make_engine
 from walletbridge.adapters.db.migrate import schema_is_current
 from walletbridge.adapters.db.uow import SqlTransactionRunner
+from walletbridge.adapters.notify import notification_adapters
 from walletbridge.adapters.system import SystemClock, UuidV7Source
 from walletbridge.config import Environment, Settings
 from walletbridge.ports import Clock, CurrencyCatalog, IdSource
@@ -61,6 +63,11 @@ def build(
     currencies = Iso4217Catalog()
     service_settings = service_settings_from(settings)
     common = (runner, clock, ids, service_settings)
+    notify = notification_adapters(
+        service_settings.var_dir,
+        smtp_host=service_settings.smtp_host,
+        smtp_port=service_settings.smtp_port,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -72,10 +79,22 @@ def build(
         tenants=TenantService(runner, clock, currencies),
         currencies=currencies,
         service_settings=service_settings,
-        identity=IdentityService(*common),
+        identity=IdentityService(
+            *common,
+            crypto=identity_crypto(
+                service_settings.secret_key,
+                fast_passwords=settings.environment is Environment.TEST,
+            ),
+        ),
         wallets=WalletService(*common),
         audit=AuditService(*common),
-        notifications=NotificationService(*common),
+        notifications=NotificationService(
+            *common,
+            mailer=notify.mailer,
+            sms=notify.sms,
+            mailbox=notify.mailbox,
+            sms_outbox=notify.sms_outbox,
+        ),
         throttle=ThrottleService(*common),
     )
 

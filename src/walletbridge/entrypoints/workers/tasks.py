@@ -1,4 +1,6 @@
-"""Background jobs on huey: release expired holds and seal the ledger.
+"""Background jobs on huey: release expired holds, seal the ledger, relay the outbox (mail, SMS,
+activity feed) every ``outbox_interval_seconds``, and purge what has outlived its use (throttle
+counters, expired sessions, idempotency keys past their retention) every hour.
 
 Queue storage follows the database: ``PostgresHuey`` (huey >= 3 ships it, on psycopg 3) in the
 application's PostgreSQL database, tables prefixed ``huey_``; otherwise ``SqliteHuey`` in
@@ -27,11 +29,15 @@ from huey.exceptions import TaskLockedException
 from huey.serializer import SignedSerializer
 from sqlalchemy.engine import make_url
 
+from walletbridge.adapters.db.kv_store import SqlKeyValueStore
 from walletbridge.bootstrap import Container, build
 from walletbridge.config import Settings
 from walletbridge.entrypoints.workers.schedule import cadence, on_minutes
 
 QUEUE_NAME = "walletbridge"
+OUTBOX_BATCH = 100
+OUTBOX_BATCHES_PER_RUN = 10
+PURGE_INTERVAL_SECONDS = 3600
 log = structlog.get_logger("walletbridge.worker")
 
 
@@ -90,6 +96,29 @@ def _expire_holds() -> int:
     return released
 
 
+def _deliver_outbox() -> int:
+    delivered = 0
+    # Drain in batches while a batch comes back full, but stop within one interval's work so
+    # the next tick (and the lock) stays on schedule.
+    for _ in range(OUTBOX_BATCHES_PER_RUN):
+        batch = container().notifications.deliver_pending(limit=OUTBOX_BATCH)
+        delivered += batch
+        if batch < OUTBOX_BATCH:
+            break
+    if delivered:
+        log.info("outbox delivered", count=delivered)
+    return delivered
+
+
+def _purge() -> int:
+    app = container()
+    counters = app.throttle.purge_expired()
+    sessions = SqlKeyValueStore(app.engine, clock=app.clock).delete_expired()
+    keys = app.wallets.purge_idempotency_keys()
+    log.info("purged", throttle_counters=counters, kv_values=sessions, idempotency_keys=keys)
+    return counters + sessions + keys
+
+
 def _seal_ledger() -> int:
     seals = container().integrity.seal()
     for seal in seals:
@@ -120,6 +149,11 @@ expire_holds: Task = huey.task(name="expire_holds")(
 )
 seal_ledger: Task = huey.task(name="seal_ledger")(lambda: exclusively("seal-ledger", _seal_ledger))
 
+deliver_outbox: Task = huey.task(name="deliver_outbox")(
+    lambda: exclusively("deliver-outbox", _deliver_outbox)
+)
+purge: Task = huey.task(name="purge")(lambda: exclusively("purge", _purge))
+
 _holds = cadence(settings.hold_expiry_interval_seconds)
 _seals = cadence(settings.seal_interval_seconds)
 expire_holds_tick: Task = huey.periodic_task(
@@ -128,3 +162,12 @@ expire_holds_tick: Task = huey.periodic_task(
 seal_ledger_tick: Task = huey.periodic_task(
     on_minutes(_seals.every_minutes), name="seal_ledger_tick"
 )(ticker(seal_ledger, _seals.offsets))
+
+_outbox = cadence(settings.outbox_interval_seconds)
+_purge_cadence = cadence(PURGE_INTERVAL_SECONDS)
+deliver_outbox_tick: Task = huey.periodic_task(
+    on_minutes(_outbox.every_minutes), name="deliver_outbox_tick"
+)(ticker(deliver_outbox, _outbox.offsets))
+purge_tick: Task = huey.periodic_task(on_minutes(_purge_cadence.every_minutes), name="purge_tick")(
+    ticker(purge, _purge_cadence.offsets)
+)
