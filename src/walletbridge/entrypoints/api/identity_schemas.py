@@ -16,7 +16,10 @@ from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Body
 
 from walletbridge.domain.identity import Session, TenantBrand, User
+from walletbridge.entrypoints.api.problems import problem_spec
 from walletbridge.services.identity_support import IssuedToken
+
+problem = problem_spec
 
 SECURITY: list[SecurityRequirement] = [{"BearerToken": []}]
 TAG_AUTH = "authentication"
@@ -283,32 +286,6 @@ def ok(container: type | None, example: dict[str, Any] | None, what: str) -> Res
         examples=None if example is None else [Example(summary=what, value=example)],
     )
 
-
-def problem(status: int, code: str, detail: str) -> ResponseSpec:
-    value = {
-        "type": "about:blank",
-        "title": _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return ResponseSpec(
-        data_container=None,
-        description=f"`{code}`: {detail}",
-        media_type="application/problem+json",
-        examples=[Example(summary=code, value=value)],
-    )
-
-
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-}
 
 BAD_REQUEST = problem(400, "request-invalid", "The request's parameters are not valid.")
 UNAUTHENTICATED = problem(

@@ -30,6 +30,7 @@ from walletbridge.domain.errors import DomainError
 from walletbridge.domain.ledger import TenantId
 from walletbridge.domain.outbox import ActivityItem
 from walletbridge.entrypoints.api.observability import request_id_of
+from walletbridge.entrypoints.api.problems import problem_spec
 from walletbridge.services.audit import MAX_PAGE, AuditFilter, AuditPage, AuditService
 from walletbridge.services.notifications import NotificationService
 
@@ -138,16 +139,6 @@ EXAMPLE_ACTIVITY = {
     "created_at": "2026-01-05T09:31:00.000Z",
     "data": {"transfer_id": "01936f8e-5d2b-7000-8000-00000000abcd", "amount": "12.34"},
 }
-
-
-def problem_spec(status: int, code: str, detail: str) -> ResponseSpec:
-    body = {"type": "about:blank", "status": status, "code": code, "detail": detail}
-    return ResponseSpec(
-        data_container=None,
-        description=f"`{code}`: {detail}",
-        media_type="application/problem+json",
-        examples=[Example(summary=code, value=body)],
-    )
 
 
 def ok_spec(container: type, example: Mapping[str, Any], what: str) -> ResponseSpec:

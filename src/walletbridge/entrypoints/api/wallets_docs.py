@@ -9,6 +9,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Body
 
+from walletbridge.entrypoints.api.problems import problem_spec
+
 SECURITY: list[SecurityRequirement] = [{"BearerToken": []}]
 TAG_WALLET = "wallet"
 TAG_TRANSFERS = "transfers"
@@ -37,32 +39,7 @@ def ok(
     return spec
 
 
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    409: "Conflict",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-}
-
-
-def problem(status: int, code: str, detail: str, **extensions: Any) -> ResponseSpec:
-    value = {
-        "type": "about:blank",
-        "title": _TITLES[status],
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extensions,
-    }
-    return ResponseSpec(
-        data_container=None,
-        description=f"`{code}`: {detail}",
-        media_type="application/problem+json",
-        examples=[Example(summary=code, value=value)],
-    )
-
+problem = problem_spec
 
 BAD_REQUEST = problem(400, "request-invalid", "The request's parameters are not valid.")
 KEY_MISSING = problem(
