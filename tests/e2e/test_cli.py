@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from walletbridge.bootstrap import build
 from walletbridge.config import Environment, Settings
+from walletbridge.domain.identity import Channel
 from walletbridge.domain.merkle import InclusionProof, check_proof
 from walletbridge.entrypoints.cli.main import app
 from walletbridge.services.demo import DemoLedger, seed_demo
@@ -165,3 +166,18 @@ def test_commands_on_an_unmigrated_database_fail_in_one_line(cli: Cli) -> None:
 
     assert result.stderr.startswith("error: database: no such table")
     assert "Traceback" not in result.output
+
+
+def test_mailbox_shows_the_verification_code_the_worker_delivered(cli: Cli) -> None:
+    cli("migrate")
+    container = build(cli.settings())
+    try:
+        tenant = container.tenants.create("mail-bank", "Mail Bank", "EUR").id
+        container.identity.start_signup(tenant, Channel.EMAIL, "Someone@Example.com")
+        assert "nothing delivered" in cli("mailbox", "someone@example.com").output
+        assert container.notifications.deliver_pending() == 1
+    finally:
+        container.close()
+
+    shown = cli("mailbox", "someone@example.com").output
+    assert re.search(r"verification code is \d{6}", shown)

@@ -123,6 +123,24 @@ def demo_table(container: Container, seeded: DemoLedger) -> Table:
     return table
 
 
+@app.command()
+def mailbox(
+    to: Annotated[str, typer.Argument(help="An email address or an E.164 phone number.")],
+    latest: Annotated[int, typer.Option(help="How many messages to show.")] = 5,
+) -> None:
+    """Show the development mailbox: mail and SMS the worker delivered to TO, newest first
+    (verification codes, reset links, alerts). Empty when mail goes out by SMTP."""
+    with open_container() as container:
+        notes = container.notifications
+        found = [(m.created_at_us, m.subject, m.body) for m in notes.mailbox(to)]
+        found += [(m.created_at_us, "SMS", m.text) for m in notes.sms_outbox(to)]
+    if not found:
+        typer.echo(f"nothing delivered to {to} yet (the worker delivers within seconds)")
+        return
+    for _, subject, body in sorted(found, reverse=True)[:latest]:
+        console.print(f"[bold]{subject}[/bold]\n{body}\n")
+
+
 # -- processes ----------------------------------------------------------------------------------
 
 
