@@ -160,9 +160,13 @@ def serve(
 def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = None) -> None:
     import uvicorn  # only the commands that serve pay for importing it
 
+    from walletbridge.entrypoints.api.server import HTTP_PROTOCOL
+
     uvicorn.run(
         APP_FACTORY,
         factory=True,
+        http=HTTP_PROTOCOL,
+        loop="uvloop",
         host=host,
         port=port,
         workers=workers or settings.web_workers,
