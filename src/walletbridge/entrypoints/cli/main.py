@@ -166,7 +166,6 @@ def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = 
         APP_FACTORY,
         factory=True,
         http=HTTP_PROTOCOL,
-        loop="uvloop",
         host=host,
         port=port,
         workers=workers or settings.web_workers,
