@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from asyncio import BaseTransport, Transport
+from typing import cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -24,6 +25,6 @@ def set_nodelay(transport: BaseTransport) -> None:
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: BaseTransport) -> None:
-        assert isinstance(transport, Transport), "uvicorn serves HTTP over stream transports"
         set_nodelay(transport)
-        super().connection_made(transport)
+        # uvloop's transports do not derive from asyncio.Transport but behave as one.
+        super().connection_made(cast(Transport, transport))

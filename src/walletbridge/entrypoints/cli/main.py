@@ -171,6 +171,9 @@ def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = 
         workers=workers or settings.web_workers,
         # The app writes its own access log, one line per request and without client data.
         access_log=False,
+        # A worker builds the whole app before it answers the supervisor's health check; on a
+        # loaded machine that can take longer than uvicorn's 5 s, and the worker is killed.
+        timeout_worker_healthcheck=60,
     )
 
 
