@@ -42,6 +42,7 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
