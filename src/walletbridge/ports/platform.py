@@ -72,6 +72,14 @@ class ThrottleStore(Protocol):
         raise ``ThrottleExceeded`` (counting nothing) when ``max_count`` is reached already."""
         ...
 
+    def hit_later(
+        self, bucket: str, window_start_us: int, expires_at_us: int, max_count: int
+    ) -> None:
+        """``hit``, deferred while the transaction defers its writes (``WalletStore.
+        defer_writes``): a full window raises ``ThrottleExceeded`` here, or from the next
+        ``WalletStore.add_usage`` it travels with, and spoils the transaction."""
+        ...
+
     def purge_expired(self, now_us: int) -> int: ...
 
 

@@ -72,6 +72,22 @@ class StoredResponse:
 
 class WalletStore(Protocol):
     # -- tenant configuration
+    def configuration_generation(self) -> int:
+        """A number that changes whenever this process writes tenant configuration: caches of
+        configuration key on it (and expire, for other processes' changes)."""
+        ...
+
+    def defer_writes(self) -> None:
+        """From now on in this transaction, write-only statements (history rows, outbox
+        messages, audit records, the stored response) may wait to travel with the final
+        ``IdempotencyStore.save_response(commit=True)`` or with the next statement the wallet,
+        idempotency or throttle store runs. No other store's statement may depend on them."""
+        ...
+
+    def flush_writes(self) -> None:
+        """Send any deferred writes now (a no-op when none wait)."""
+        ...
+
     def put_configuration(
         self, tenant_id: TenantId, configuration: TenantConfiguration
     ) -> None: ...
@@ -96,9 +112,14 @@ class WalletStore(Protocol):
         user_id: UserId,
         currency: str,
         uses: Sequence[tuple[str, int, int]],
+        *,
+        daily_period: str | None = None,
     ) -> None:
         """For each (period, amount_minor, limit_minor), add the amount to the period's usage,
-        setting its limit; raise ``UsageOverLimit`` naming the first period it would pass."""
+        setting its limit; raise ``UsageOverLimit`` naming the first period it would pass, or
+        ``ThrottleExceeded`` when a deferred ``ThrottleStore.hit_later`` sent first failed.
+        ``daily_period``'s limit is the user's daily override instead when that is lower, read
+        by the same statement."""
         ...
 
     def usage(
@@ -175,6 +196,18 @@ class IdempotencyStore(Protocol):
 
     def stored(self, tenant_id: TenantId, user_id: UserId, key: str) -> StoredResponse | None: ...
     def save_response(
-        self, tenant_id: TenantId, user_id: UserId, key: str, status_code: int, body: str
-    ) -> None: ...
+        self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        key: str,
+        status_code: int,
+        body: str,
+        *,
+        commit: bool = False,
+    ) -> None:
+        """Store the key's response. ``commit=True`` says this is the transaction's last write:
+        it is sent with every deferred write and the COMMIT (where the engine allows, in one
+        round trip); the unit of work's own commit then finds nothing left to do."""
+        ...
+
     def purge(self, now_us: int, limit: int) -> int: ...

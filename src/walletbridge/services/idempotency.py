@@ -8,6 +8,12 @@ index until the first commits, then finds the stored response and replays it. A 
 small transaction, so a retry gets the identical answer. A key past its retention is a new
 request. Refusals of other kinds (not found, conflicts, rate limits) are not stored: retrying the
 same key later may succeed.
+
+Once the key is claimed the work's write-only statements are deferred (``defer_writes``): they
+travel with the stored response and the COMMIT, in one round trip on PostgreSQL. ``run_final``
+goes further for work whose last write can commit (a single transfer): the work hands over its
+answer before that write, so the response rides with the deferred writes and the COMMIT with the
+last write, and the rows the last write locks are held for one round trip.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from walletbridge.domain.actors import UserId
 from walletbridge.domain.errors import DomainError, ErrorKind
@@ -49,6 +56,10 @@ class NeedsExplaining(Exception):
     def __init__(self, explain: Callable[[UnitOfWork], DomainError]) -> None:
         super().__init__("refusal to explain")
         self.explain = explain
+
+
+class Respond(Protocol):
+    def __call__(self, outcome: Outcome) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +123,7 @@ class Idempotent:
             now_us = self._clock.now_us()
             if not self._claim(uow, request, now_us):
                 return self._replay_now(uow, request)
+            uow.wallets.defer_writes()
             outcome = work(uow, now_us)
             uow.idempotency.save_response(
                 request.tenant_id,
@@ -119,10 +131,54 @@ class Idempotent:
                 request.key,
                 outcome.status_code,
                 json.dumps(outcome.body, separators=(",", ":")),
+                commit=True,
             )
             uow.commit()
             return outcome
 
+        return self._guarded(request, attempt, on_refusal)
+
+    def run_final(
+        self,
+        request: Request,
+        work: Callable[[UnitOfWork, int, Respond], None],
+        on_refusal: Callable[[UnitOfWork, DomainError, int], None] | None = None,
+    ) -> Outcome:
+        """Like ``run``, for work that commits with its last write: ``work`` passes its answer
+        to ``respond`` (stored with the writes deferred so far) before that write."""
+
+        def attempt(uow: UnitOfWork) -> Outcome:
+            now_us = self._clock.now_us()
+            if not self._claim(uow, request, now_us):
+                return self._replay_now(uow, request)
+            uow.wallets.defer_writes()
+            answers: list[Outcome] = []
+
+            def respond(outcome: Outcome) -> None:
+                uow.idempotency.save_response(
+                    request.tenant_id,
+                    request.user_id,
+                    request.key,
+                    outcome.status_code,
+                    json.dumps(outcome.body, separators=(",", ":")),
+                )
+                answers.append(outcome)
+
+            work(uow, now_us, respond)
+            assert len(answers) == 1, "work answers once, before its last write"
+            uow.wallets.flush_writes()  # nothing waits when the last write ran after respond
+            uow.commit()
+            return answers[0]
+
+        return self._guarded(request, attempt, on_refusal)
+
+    def _guarded(
+        self,
+        request: Request,
+        attempt: Callable[[UnitOfWork], Outcome],
+        on_refusal: Callable[[UnitOfWork, DomainError, int], None] | None,
+    ) -> Outcome:
+        """Run ``attempt``; store a business refusal against the key and raise it."""
         try:
             return self._runner.write(attempt)
         except (IdempotencyKeyReused, ReplayedRefusal):
@@ -163,6 +219,7 @@ class Idempotent:
                 return self._replay_now(uow, request)
             refusal = explain(uow) if explain is not None else error
             assert refusal is not None
+            uow.wallets.defer_writes()
             if on_refusal is not None:
                 on_refusal(uow, refusal, now_us)
             body = {
@@ -179,6 +236,7 @@ class Idempotent:
                 request.key,
                 REFUSAL_STATUS,
                 json.dumps(body, separators=(",", ":")),
+                commit=True,
             )
             uow.commit()
             raise refusal

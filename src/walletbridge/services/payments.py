@@ -17,11 +17,10 @@ from dataclasses import replace
 
 from walletbridge.domain.actors import Actor, Scope, UserId, UserStatus, UserSummary
 from walletbridge.domain.errors import CeilingExceeded, DomainError, InsufficientFunds
-from walletbridge.domain.fees import P2P, free
+from walletbridge.domain.fees import P2P
 from walletbridge.domain.identity import recipient_lookup_value
-from walletbridge.domain.ledger import EntryDraft, EntryId, Leg, TenantId
+from walletbridge.domain.ledger import EntryDraft, EntryId, TenantId
 from walletbridge.domain.limits import (
-    LimitExceeded,
     LimitKind,
     PayeeLimitExceeded,
     day_period,
@@ -30,8 +29,6 @@ from walletbridge.domain.limits import (
 from walletbridge.domain.money import Money
 from walletbridge.domain.payments import (
     MAX_BATCH_ITEMS,
-    Direction,
-    HistoryId,
     HistoryItem,
     HistoryKind,
     InvalidPayment,
@@ -42,9 +39,17 @@ from walletbridge.domain.payments import (
     TransferNotFound,
     validate_note,
 )
+from walletbridge.domain.throttle import RateLimited, window_at
 from walletbridge.ports import Clock, IdSource, TransactionRunner, UnitOfWork
+from walletbridge.ports.platform import ThrottleExceeded
 from walletbridge.ports.wallets import UsageOverLimit
-from walletbridge.services.idempotency import Idempotent, NeedsExplaining, Outcome, Request
+from walletbridge.services.idempotency import (
+    Idempotent,
+    NeedsExplaining,
+    Outcome,
+    Request,
+    Respond,
+)
 from walletbridge.services.payment_notices import announce_payment, audit_payment, audit_refusal
 from walletbridge.services.payment_plans import (
     Plan,
@@ -53,10 +58,12 @@ from walletbridge.services.payment_plans import (
     TransferOrder,
     check_amount,
     check_per_transaction,
+    entry_of,
     item_refused,
+    usage_refusal,
 )
 from walletbridge.services.settings import ServiceSettings
-from walletbridge.services.throttle import count_attempt
+from walletbridge.services.throttle import count_attempt, limit_name, stored_bucket
 from walletbridge.services.wallet_accounts import WalletAccounts
 from walletbridge.services.wallet_views import transfer_body
 
@@ -100,9 +107,9 @@ class PaymentService:
         return found
 
     def fee(self, uow: UnitOfWork, tenant_id: TenantId, amount: Money) -> Money:
-        self.accounts.offered(uow, tenant_id, amount.currency.code)
-        schedule = uow.wallets.fee_schedule(tenant_id, P2P, amount.currency.code)
-        return (schedule or free(P2P, amount.currency.code)).fee(amount)
+        code = amount.currency.code
+        self.accounts.offered(uow, tenant_id, code)
+        return self.accounts.fee_schedule(uow, tenant_id, P2P, code).fee(amount)
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -122,7 +129,11 @@ class PaymentService:
         batch: bool = False,
     ) -> tuple[Outcome | None, list[Plan]]:
         """The stored answer for ``request`` if there is one, else the orders planned: all read
-        in one transaction (recipients, fees and limits looked up once each)."""
+        in one transaction (recipients, fees and limits looked up once each).
+
+        The stored answer is looked for only when planning refuses: a planned payment's
+        transaction claims the key first and replays a stored answer from there, so the usual
+        first attempt costs no lookup."""
         for index, order in enumerate(orders):
             try:
                 check_amount(order.amount)
@@ -130,11 +141,7 @@ class PaymentService:
             except DomainError as error:
                 raise item_refused(index, error) if batch else error from None
 
-        def read(uow: UnitOfWork) -> tuple[Outcome | None, list[Plan]]:
-            if request is not None:
-                replay = self.idempotent.stored(uow, request)
-                if replay is not None:
-                    return replay, []
+        def planned(uow: UnitOfWork) -> list[Plan]:
             planner = Planner(self, uow, actor)
             plans = []
             for index, order in enumerate(orders):
@@ -142,7 +149,16 @@ class PaymentService:
                     plans.append(planner.plan(order, payee))
                 except DomainError as error:
                     raise item_refused(index, error) if batch else error from None
-            return None, plans
+            return plans
+
+        def read(uow: UnitOfWork) -> tuple[Outcome | None, list[Plan]]:
+            try:
+                return None, planned(uow)
+            except DomainError:
+                replay = None if request is None else self.idempotent.stored(uow, request)
+                if replay is None:
+                    raise
+                return replay, []
 
         replay, plans = self._runner.read(read)
         ready = []
@@ -167,12 +183,27 @@ class PaymentService:
             return replay
         plan = plans[0]
 
-        def work(uow: UnitOfWork, now_us: int) -> Outcome:
-            self._throttle(uow, actor, now_us)
-            item = self.move(uow, now_us, plan, actor=actor)
-            return Outcome(201, transfer_body(item, plan.amount.currency, plan.payee))
+        def work(uow: UnitOfWork, now_us: int, respond: Respond) -> None:
+            # ``move``'s statements in two round trips: the attempt's count, the history,
+            # activity, audit and answer travel with the limit usage; the entry (which locks
+            # the balance rows) goes last and commits with them. Refusals keep their order:
+            # rate limit, per-transaction limit, daily/monthly limits, then the balances.
+            full = self._count_later(uow, actor, now_us)
+            draft, entry_id, items = entry_of(plan, self.new_transfer_id(), now_us, self._ids)
+            uow.wallets.insert_history(items)
+            self._announce(uow, now_us, plan, items[0], actor)
+            respond(Outcome(201, transfer_body(items[0], plan.amount.currency, plan.payee)))
+            try:
+                self._add_usage(uow, now_us, [plan])
+            except ThrottleExceeded:
+                raise full from None
+            except NeedsExplaining:
+                check_per_transaction(plan)
+                raise
+            check_per_transaction(plan)
+            self._post_entry(uow, now_us, plan, draft, entry_id, commit=True)
 
-        return self.idempotent.run(request, work, self.refused(actor))
+        return self.idempotent.run_final(request, work, self.refused(actor))
 
     def transfer_batch(
         self, actor: Actor, orders: Sequence[TransferOrder], idempotency_key: str | None
@@ -223,6 +254,23 @@ class PaymentService:
             limit=self._settings.transfers_per_minute,
             window_seconds=60,
         )
+
+    def _count_later(self, uow: UnitOfWork, actor: Actor, now_us: int) -> RateLimited:
+        """``_throttle`` sent with the next round trip; returns the refusal to raise should
+        ``add_usage`` report the window full."""
+        bucket = f"transfers:{actor.tenant_id}:{actor.user_id}"
+        window = window_at(now_us, 60)
+        full = RateLimited(
+            retry_after_seconds=window.retry_after_seconds(now_us), limit=limit_name(bucket)
+        )
+        stored = stored_bucket(self._settings.secret_key, bucket)
+        try:
+            uow.throttle.hit_later(
+                stored, window.start_us, window.end_us, self._settings.transfers_per_minute
+            )
+        except ThrottleExceeded:
+            raise full from None
+        return full
 
     # -- the movement -------------------------------------------------------------------------
 
@@ -288,96 +336,47 @@ class PaymentService:
                     plan.payer.user_id,
                     code,
                     [
-                        (day, total, plan.daily_limit_minor),
+                        (day, total, plan.limits.daily_minor),
                         (month, total, plan.limits.monthly_minor),
                     ],
+                    daily_period=day,
                 )
             except UsageOverLimit as over:
 
                 def explain(
                     read: UnitOfWork, code: str = code, period: str = over.period
                 ) -> DomainError:
-                    return self._usage_refusal(read, plans, code, period)
+                    return usage_refusal(read, plans, code, period)
 
                 raise NeedsExplaining(explain) from over
-
-    @staticmethod
-    def _usage_refusal(
-        uow: UnitOfWork, plans: Sequence[Plan], code: str, period: str
-    ) -> DomainError:
-        plan = next(p for p in plans if p.amount.currency.code == code)
-        daily = period.startswith("day:")
-        limit = plan.daily_limit_minor if daily else plan.limits.monthly_minor
-        used = uow.wallets.usage(plan.tenant_id, plan.payer.user_id, code, [period])[period]
-        remaining = max(limit - used, 0)
-        error = LimitExceeded(
-            limit=(LimitKind.DAILY if daily else LimitKind.MONTHLY).value,
-            remaining=Money(remaining, plan.amount.currency).to_decimal_string(),
-            currency=code,
-        )
-        if len(plans) == 1:
-            return error
-        running = 0
-        for index, each in enumerate(plans):
-            if each.amount.currency.code == code:
-                running += each.amount.amount_minor
-                if running > remaining:
-                    return item_refused(index, error)
-        return item_refused(0, error)
 
     def _post(
         self, uow: UnitOfWork, now_us: int, plan: Plan, transfer_id: TransferId, kind: HistoryKind
     ) -> list[HistoryItem]:
         """The ledger entry and the two history rows (payer's first) of one payment."""
-        code = plan.amount.currency.code
-        amount, fee = plan.amount.amount_minor, plan.fee.amount_minor
-        legs = [
-            Leg(plan.payer_account.id, code, amount + fee),
-            Leg(plan.payee_account.id, code, -amount),
-        ]
-        if fee:
-            legs.append(Leg(plan.fee_account.id, code, -fee))
-        draft = EntryDraft(
-            tenant_id=plan.tenant_id, idempotency_key=f"p2p:{transfer_id}", legs=tuple(legs)
-        )
-        entry_id = EntryId(uuid.UUID(self._ids.new_id()))
+        draft, entry_id, items = entry_of(plan, transfer_id, now_us, self._ids, kind)
+        self._post_entry(uow, now_us, plan, draft, entry_id)
+        return items
+
+    def _post_entry(
+        self,
+        uow: UnitOfWork,
+        now_us: int,
+        plan: Plan,
+        draft: EntryDraft,
+        entry_id: EntryId,
+        *,
+        commit: bool = False,
+    ) -> None:
         accounts = {a.id: a for a in (plan.payer_account, plan.payee_account, plan.fee_account)}
         try:
-            uow.ledger.post(draft, entry_id, now_us, accounts)
+            uow.ledger.post(draft, entry_id, now_us, accounts, commit=commit)
         except CeilingExceeded:
-            raise PayeeLimitExceeded(limit=LimitKind.BALANCE_CAP.value, currency=code) from None
+            raise PayeeLimitExceeded(
+                limit=LimitKind.BALANCE_CAP.value, currency=plan.amount.currency.code
+            ) from None
         except InsufficientFunds:
             raise InsufficientFunds(account_id=str(plan.payer_account.id)) from None
-        common = {
-            "tenant_id": plan.tenant_id,
-            "transfer_id": transfer_id,
-            "kind": kind,
-            "currency": code,
-            "amount_minor": amount,
-            "note": plan.note,
-            "entry_id": entry_id,
-            "created_at_us": now_us,
-        }
-        return [
-            HistoryItem(
-                id=HistoryId(uuid.UUID(self._ids.new_id())),
-                user_id=plan.payer.user_id,
-                direction=Direction.OUT,
-                counterparty_user_id=plan.payee.user_id,
-                counterparty_handle=plan.payee.handle,
-                fee_minor=fee,
-                **common,  # type: ignore[arg-type]
-            ),
-            HistoryItem(
-                id=HistoryId(uuid.UUID(self._ids.new_id())),
-                user_id=plan.payee.user_id,
-                direction=Direction.IN,
-                counterparty_user_id=plan.payer.user_id,
-                counterparty_handle=plan.payer.handle,
-                fee_minor=0,
-                **common,  # type: ignore[arg-type]
-            ),
-        ]
 
     def _announce(
         self, uow: UnitOfWork, now_us: int, plan: Plan, item: HistoryItem, actor: Actor

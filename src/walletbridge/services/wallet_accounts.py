@@ -4,6 +4,11 @@ A wallet account is opened on demand, idempotently: the wallet row is inserted u
 the account found by its code before it is opened, and a concurrent opener that loses the race on
 the code simply finds the winner's account. Wallets and accounts never change identity, so they
 are cached per process; balances are never cached.
+
+The tenant's terms (offered currencies, tier limits, fee schedules) change rarely and are read by
+every payment: they are cached for ``TERMS_TTL_US`` and keyed on the store's configuration
+generation, so this process sees its own changes at once and other processes' within the TTL.
+A currency not offered, or a tier without limits in a currency, is looked up again every time.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import uuid
 
 from walletbridge.domain.actors import UserId, UserStatus
 from walletbridge.domain.errors import InvalidAccount, TenantNotFound
+from walletbridge.domain.fees import FeeSchedule, free
 from walletbridge.domain.ledger import Account, AccountId, AccountKind, NewAccount, TenantId
+from walletbridge.domain.limits import TierLimits
 from walletbridge.domain.money import Currency
 from walletbridge.domain.payments import RecipientNotFound
 from walletbridge.domain.wallets import (
@@ -30,6 +37,9 @@ FEE_SHARDS = 8
 """The fee revenue account is credited by every payment with a fee: shards keep it from
 serialising them."""
 
+TERMS_TTL_US = 5_000_000
+"""How long another process's change to a tenant's terms may go unseen."""
+
 
 class WalletAccounts:
     def __init__(self, runner: TransactionRunner, clock: Clock, ids: IdSource) -> None:
@@ -38,6 +48,67 @@ class WalletAccounts:
         self._ids = ids
         self._accounts: dict[tuple[TenantId, str], Account] = {}
         self._wallets: dict[tuple[TenantId, UserId], Wallet] = {}
+        self._terms: dict[tuple[object, ...], tuple[int, int, object]] = {}
+
+    # -- the tenant's terms (cached) ----------------------------------------------------------
+
+    def _cached(self, uow: UnitOfWork, key: tuple[object, ...]) -> object | None:
+        found = self._terms.get(key)
+        if found is None:
+            return None
+        generation, at_us, value = found
+        fresh = abs(self._clock.now_us() - at_us) < TERMS_TTL_US
+        return value if fresh and generation == uow.wallets.configuration_generation() else None
+
+    def _keep(self, uow: UnitOfWork, key: tuple[object, ...], value: object) -> None:
+        generation = uow.wallets.configuration_generation()
+        self._terms[key] = (generation, self._clock.now_us(), value)
+
+    def offered(self, uow: UnitOfWork, tenant_id: TenantId, code: str) -> Currency:
+        key = ("currency", tenant_id, code)
+        cached = self._cached(uow, key)
+        if isinstance(cached, Currency):
+            return cached
+        currency = uow.wallets.currency(tenant_id, code)
+        if currency is None:
+            raise CurrencyNotOffered(currency=code)
+        self._keep(uow, key, currency)
+        return currency
+
+    def fee_schedule(
+        self, uow: UnitOfWork, tenant_id: TenantId, product: str, code: str
+    ) -> FeeSchedule:
+        """The tenant's schedule for ``product`` in ``code`` (free when it has none)."""
+        key = ("fee", tenant_id, product, code)
+        cached = self._cached(uow, key)
+        if isinstance(cached, FeeSchedule):
+            return cached
+        schedule = uow.wallets.fee_schedule(tenant_id, product, code) or free(product, code)
+        self._keep(uow, key, schedule)
+        return schedule
+
+    def tier_limit(
+        self, uow: UnitOfWork, tenant_id: TenantId, tier: int, code: str
+    ) -> TierLimits | None:
+        """The tier's limits in ``code``, None when the tenant set none."""
+        key = ("tier", tenant_id, tier)
+        cached = self._cached(uow, key)
+        if isinstance(cached, dict) and code in cached:
+            found: TierLimits = cached[code]
+            return found
+        limits = {t.currency: t for t in uow.wallets.tier_limits(tenant_id, tier)}
+        self._keep(uow, key, limits)
+        return limits.get(code)
+
+    def cached_account(
+        self, tenant_id: TenantId, user_id: UserId, currency: str
+    ) -> tuple[Wallet, Account] | None:
+        """The wallet and account ``ensure`` would return, when this process knows them."""
+        wallet = self._wallets.get((tenant_id, user_id))
+        if wallet is None:
+            return None
+        account = self._accounts.get((tenant_id, wallet_code(wallet.id, currency)))
+        return None if account is None else (wallet, account)
 
     # -- lookups inside a transaction ---------------------------------------------------------
 
@@ -99,6 +170,10 @@ class WalletAccounts:
     ) -> tuple[Wallet, Account]:
         """The user's wallet and its account in ``currency`` (default: the wallet's home
         currency), opening either when missing."""
+        if currency is not None:
+            known = self.cached_account(tenant_id, user_id, currency)
+            if known is not None:
+                return known
         found = self._runner.read(lambda uow: self._find(uow, tenant_id, user_id, currency))
         if found is not None:
             return found
@@ -156,13 +231,6 @@ class WalletAccounts:
             uow.ledger.insert_account(account, self._clock.now_us())
         uow.commit()
         return wallet, account
-
-    @staticmethod
-    def offered(uow: UnitOfWork, tenant_id: TenantId, code: str) -> Currency:
-        currency = uow.wallets.currency(tenant_id, code)
-        if currency is None:
-            raise CurrencyNotOffered(currency=code)
-        return currency
 
     def _new_account_id(self) -> AccountId:
         return AccountId(uuid.UUID(self._ids.new_id()))

@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from walletbridge.adapters.db.tables_platform import audit_events
+from walletbridge.adapters.db.wallet_records import write
 from walletbridge.adapters.system import UuidV7Source
 from walletbridge.domain.audit import ActorKind, AuditEvent, AuditQuery, AuditRecord, Outcome
 from walletbridge.domain.ledger import TenantId
 
 _ids = UuidV7Source()
+_APPEND = (
+    "INSERT INTO audit_events (id, tenant_id, at_us, actor_kind, actor_id, action, outcome, "
+    "object_type, object_id, ip, user_agent, request_id, details) VALUES (%(id)s, %(t)s, "
+    "%(at)s, %(ak)s, %(aid)s, %(act)s, %(o)s, %(ot)s, %(oid)s, %(ip)s, %(ua)s, %(rid)s, %(d)s)"
+)
 
 
 class SqlAuditStore:
@@ -25,22 +31,25 @@ class SqlAuditStore:
         self.connection = connection
 
     def append(self, record: AuditRecord, at_us: int, event_id: str | None = None) -> None:
-        self.connection.execute(
-            insert(audit_events).values(
-                id=event_id or _ids.new_id(),
-                tenant_id=record.tenant_id,
-                at_us=at_us,
-                actor_kind=record.actor_kind.value,
-                actor_id=record.actor_id,
-                action=record.action,
-                outcome=record.outcome.value,
-                object_type=record.object_type,
-                object_id=record.object_id,
-                ip=_clip(record.ip, 64),
-                user_agent=_clip(record.user_agent, 500),
-                request_id=_clip(record.request_id, 64),
-                details=json.dumps(dict(record.details), sort_keys=True, separators=(",", ":")),
-            )
+        # Raw and write-only: a payment that defers its writes sends this with its commit.
+        write(
+            self.connection,
+            _APPEND,
+            {
+                "id": event_id or _ids.new_id(),
+                "t": record.tenant_id,
+                "at": at_us,
+                "ak": record.actor_kind.value,
+                "aid": record.actor_id,
+                "act": record.action,
+                "o": record.outcome.value,
+                "ot": record.object_type,
+                "oid": record.object_id,
+                "ip": _clip(record.ip, 64),
+                "ua": _clip(record.user_agent, 500),
+                "rid": _clip(record.request_id, 64),
+                "d": json.dumps(dict(record.details), sort_keys=True, separators=(",", ":")),
+            },
         )
 
     def events(self, query: AuditQuery) -> list[AuditEvent]:

@@ -13,15 +13,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Insert, insert, select, update
+from sqlalchemy import Connection, Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from walletbridge.adapters.db.tables_platform import activity_feed, outbox
+from walletbridge.adapters.db.wallet_records import write
 from walletbridge.domain.ledger import TenantId
 from walletbridge.domain.outbox import ActivityItem, ClaimedMessage, OutboxMessage, Topic
 from walletbridge.ports.platform import UnknownCursor
 
 MAX_ERROR_LENGTH = 200
+_ADD = (
+    "INSERT INTO outbox (id, tenant_id, topic, payload, created_at_us, available_at_us, "
+    "attempts) VALUES (%(id)s, %(t)s, %(topic)s, %(p)s, %(at)s, %(at)s, 0)"
+)
 
 
 def _json(payload: object) -> str:
@@ -33,16 +38,17 @@ class SqlOutboxStore:
         self.connection = connection
 
     def add(self, message: OutboxMessage, at_us: int) -> None:
-        self.connection.execute(
-            insert(outbox).values(
-                id=message.id,
-                tenant_id=message.tenant_id,
-                topic=message.topic.value,
-                payload=_json(dict(message.payload)),
-                created_at_us=at_us,
-                available_at_us=at_us,
-                attempts=0,
-            )
+        # Raw and write-only: a payment that defers its writes sends this with its commit.
+        write(
+            self.connection,
+            _ADD,
+            {
+                "id": message.id,
+                "t": message.tenant_id,
+                "topic": message.topic.value,
+                "p": _json(dict(message.payload)),
+                "at": at_us,
+            },
         )
 
     def claim_due(

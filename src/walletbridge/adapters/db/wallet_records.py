@@ -4,17 +4,30 @@
 Every read of history and payees names its owner (``user_id``/``owner_id`` in the WHERE clause).
 A request to pay changes state by a conditional UPDATE (``status = 'pending'`` and the acting
 party), whose row lock serialises two concurrent accepts.
+
+Hot-path statements (a payment's history rows, outbox message, audit record, stored response,
+limit usage, throttle count) are raw DBAPI text built once at import (``execute``), skipping
+SQLAlchemy's compiler; psycopg prepares them server-side once they repeat. A payment may also
+``defer_writes``: its write-only statements then wait in a queue of this connection checkout and
+go out in one psycopg pipeline with the next statement that runs (``execute``) or with COMMIT
+(``flush``), so they cost no round trip of their own. SQLite runs every statement at once, in
+order.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from walletbridge.adapters.db.engine import BEGIN_PENDING, driver_connection, pay_pending_begin
 from walletbridge.adapters.db.tables_wallets import payees, payment_requests, wallet_history
 from walletbridge.domain.actors import UserId
 from walletbridge.domain.ledger import EntryId, TenantId
@@ -40,6 +53,80 @@ def upsert(connection: Connection, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
+_DEFERRED: weakref.WeakKeyDictionary[Connection, list[tuple[str, Mapping[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@lru_cache(maxsize=256)
+def _dialect_sql(text: str, postgres: bool) -> str:
+    """psycopg takes ``%(name)s`` parameters; sqlite3 takes ``:name``."""
+    return text if postgres else _PYFORMAT.sub(r":\1", text)
+
+
+def execute(connection: Connection, text: str, params: Mapping[str, Any]) -> Any:
+    """Run one raw statement (``%(name)s`` parameters) now; returns the DBAPI cursor. Writes
+    deferred so far go first, in the same round trip, so statements keep their order."""
+    raw = driver_connection(connection)
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres:
+        cursor = raw.cursor()
+        cursor.execute(_dialect_sql(text, False), params)
+        return cursor
+    pending = _DEFERRED.get(connection)
+    in_pipeline = raw.pgconn.pipeline_status != 0
+    with nullcontext() if in_pipeline or not pending else raw.pipeline():
+        pay_pending_begin(connection, raw)
+        if pending:
+            queued = raw.cursor()
+            for deferred, deferred_params in pending:
+                queued.execute(deferred, deferred_params)
+            pending.clear()
+        cursor = raw.cursor()
+        cursor.execute(text, params)
+    return cursor
+
+
+def write(connection: Connection, text: str, params: Mapping[str, Any]) -> None:
+    """Run a statement whose result nobody reads: queued while writes are deferred."""
+    pending = _DEFERRED.get(connection)
+    if pending is None:
+        execute(connection, text, params)
+    else:
+        pending.append((text, params))
+
+
+def defer_writes(connection: Connection) -> None:
+    """Queue ``write`` statements until ``flush`` (PostgreSQL; SQLite runs them at once). The
+    queue belongs to this connection checkout only, so a transaction that fails before its
+    flush leaves nothing behind for the next one."""
+    if connection.dialect.name == "postgresql":
+        _DEFERRED[connection] = []
+
+
+def flush(connection: Connection, *, commit: bool = False) -> None:
+    """Send the queued statements (and, with ``commit``, COMMIT) in one pipeline."""
+    pending = _DEFERRED.pop(connection, None)
+    if connection.dialect.name != "postgresql":
+        if commit:
+            connection.commit()
+        return
+    raw = driver_connection(connection)
+    if not pending and not commit:
+        return
+    # Deferred writes only ever belong to an open transaction: never let one autocommit.
+    open_transaction = raw.info.transaction_status != 0 or BEGIN_PENDING in connection.info
+    assert not pending or open_transaction, "writes deferred past their transaction's COMMIT"
+    with raw.pipeline():
+        pay_pending_begin(connection, raw)
+        cursor = raw.cursor()
+        for text, params in pending or []:
+            cursor.execute(text, params)
+        if commit:
+            raw.execute("COMMIT")
+
+
 def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -53,28 +140,25 @@ class WalletRecords:
     def insert_history(self, items: Sequence[HistoryItem]) -> None:
         if not items:
             return
-        self.connection.execute(
-            wallet_history.insert(),
-            [
-                {
-                    "id": item.id,
-                    "tenant_id": item.tenant_id,
-                    "user_id": item.user_id,
-                    "transfer_id": item.transfer_id,
-                    "kind": item.kind.value,
-                    "direction": item.direction.value,
-                    "counterparty_user_id": item.counterparty_user_id,
-                    "counterparty_handle": item.counterparty_handle,
-                    "currency": item.currency,
-                    "amount_minor": item.amount_minor,
-                    "fee_minor": item.fee_minor,
-                    "note": item.note,
-                    "entry_id": item.entry_id,
-                    "created_at_us": item.created_at_us,
-                }
-                for item in items
-            ],
-        )
+        params: dict[str, Any] = {}
+        for i, item in enumerate(items):
+            params |= {
+                f"id{i}": item.id,
+                f"t{i}": item.tenant_id,
+                f"u{i}": item.user_id,
+                f"tr{i}": item.transfer_id,
+                f"k{i}": item.kind.value,
+                f"d{i}": item.direction.value,
+                f"cu{i}": item.counterparty_user_id,
+                f"ch{i}": item.counterparty_handle,
+                f"c{i}": item.currency,
+                f"a{i}": item.amount_minor,
+                f"f{i}": item.fee_minor,
+                f"n{i}": item.note,
+                f"e{i}": item.entry_id,
+                f"at{i}": item.created_at_us,
+            }
+        write(self.connection, _history_insert(len(items)), params)
 
     def history(self, query: HistoryQuery) -> list[HistoryItem]:
         h = wallet_history.c
@@ -269,6 +353,21 @@ class WalletRecords:
             delete(payees).where(p.tenant_id == tenant_id, p.owner_id == owner_id, p.id == payee_id)
         )
         return bool(result.rowcount)
+
+
+@lru_cache(maxsize=16)
+def _history_insert(count: int) -> str:
+    """One INSERT of ``count`` history rows."""
+    rows = ", ".join(
+        f"(%(id{i})s, %(t{i})s, %(u{i})s, %(tr{i})s, %(k{i})s, %(d{i})s, %(cu{i})s, "
+        f"%(ch{i})s, %(c{i})s, %(a{i})s, %(f{i})s, %(n{i})s, %(e{i})s, %(at{i})s)"
+        for i in range(count)
+    )
+    return (
+        "INSERT INTO wallet_history (id, tenant_id, user_id, transfer_id, kind, direction, "
+        "counterparty_user_id, counterparty_handle, currency, amount_minor, fee_minor, note, "
+        f"entry_id, created_at_us) VALUES {rows}"
+    )
 
 
 def _uuid(value: Any) -> uuid.UUID:

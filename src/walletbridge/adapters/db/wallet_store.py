@@ -2,17 +2,25 @@
 caller's transaction); history, requests to pay and payees come from ``wallet_records``.
 
 Limit usage is added by an upsert whose result the CHECK ``used_minor <= limit_minor`` guards: the
-statement that would pass a limit fails, so no read-then-write race can overspend a limit.
+statement that would pass a limit fails, so no read-then-write race can overspend a limit. On
+PostgreSQL a payment's usage statements go out together in one pipeline.
+
+Tenant configuration is read often and changed rarely: ``configuration_generation`` changes
+whenever this process writes any, so a cache keyed on it sees this process's own changes at once
+(other processes' within the cache's time to live).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Insert, select
-from sqlalchemy.exc import IntegrityError
 
+from walletbridge.adapters.db.engine import driver_connection
 from walletbridge.adapters.db.tables import account_balances
 from walletbridge.adapters.db.tables_wallets import (
     tenant_currencies,
@@ -22,23 +30,71 @@ from walletbridge.adapters.db.tables_wallets import (
     wallet_limit_usage,
     wallets,
 )
-from walletbridge.adapters.db.wallet_records import WalletRecords, upsert
+from walletbridge.adapters.db.throttle_store import window_full
+from walletbridge.adapters.db.wallet_records import (
+    WalletRecords,
+    defer_writes,
+    execute,
+    flush,
+    upsert,
+)
 from walletbridge.domain.actors import UserId
 from walletbridge.domain.fees import FeeSchedule
 from walletbridge.domain.ledger import AccountId, TenantId
 from walletbridge.domain.limits import TierLimits
 from walletbridge.domain.money import Currency
 from walletbridge.domain.wallets import TenantConfiguration, Wallet, WalletId
+from walletbridge.ports.platform import ThrottleExceeded
 from walletbridge.ports.wallets import UsageOverLimit
+
+_ADD_USAGE = (
+    "INSERT INTO wallet_limit_usage (tenant_id, user_id, currency, period, used_minor, "
+    "limit_minor) VALUES (%(t)s, %(u)s, %(c)s, %(p)s, %(a)s, {limit}) "
+    "ON CONFLICT (tenant_id, user_id, currency, period) DO UPDATE SET "
+    "used_minor = wallet_limit_usage.used_minor + excluded.used_minor, "
+    "limit_minor = excluded.limit_minor"
+)
+# The user's own daily limit, when lower, read by the statement that enforces it: never stale.
+# (PostgreSQL deduces one type per parameter: each use here has its own name.)
+_OVERRIDDEN_LIMIT = (
+    "coalesce((SELECT CASE WHEN daily_minor < %(l1)s THEN daily_minor ELSE %(l2)s END "
+    "FROM wallet_limit_overrides WHERE tenant_id = %(t1)s AND user_id = %(u1)s "
+    "AND currency = %(c1)s), %(l)s)"
+)
+_ADD_USAGE_AS_GIVEN = _ADD_USAGE.format(limit="%(l)s")
+_ADD_USAGE_OVERRIDDEN = _ADD_USAGE.format(limit=_OVERRIDDEN_LIMIT)
+_DAILY_OVERRIDE = (
+    "SELECT daily_minor FROM wallet_limit_overrides "
+    "WHERE tenant_id = %(t)s AND user_id = %(u)s AND currency = %(c)s"
+)
+_USAGE_CHECK = "ck_wallet_usage_within_limit"
+_PERIOD = re.compile(r"\b(?:day|month):[0-9-]+")
+_generations = itertools.count(1)
+_generation = 0
+
+
+def _bump_generation() -> None:
+    global _generation
+    _generation = next(_generations)
 
 
 class SqlWalletStore(WalletRecords):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    def configuration_generation(self) -> int:
+        return _generation
+
+    def defer_writes(self) -> None:
+        defer_writes(self.connection)
+
+    def flush_writes(self) -> None:
+        flush(self.connection)
+
     # -- tenant configuration -----------------------------------------------------------------
 
     def put_configuration(self, tenant_id: TenantId, configuration: TenantConfiguration) -> None:
+        _bump_generation()
         for currency in configuration.currencies:
             self._put(
                 tenant_currencies,
@@ -161,30 +217,49 @@ class SqlWalletStore(WalletRecords):
         user_id: UserId,
         currency: str,
         uses: Sequence[tuple[str, int, int]],
+        *,
+        daily_period: str | None = None,
     ) -> None:
-        u = wallet_limit_usage
-        for period, amount_minor, limit_minor in uses:
-            statement = upsert(self.connection, u).values(
-                tenant_id=tenant_id,
-                user_id=user_id,
-                currency=currency,
-                period=period,
-                used_minor=amount_minor,
-                limit_minor=limit_minor,
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["tenant_id", "user_id", "currency", "period"],
-                set_={
-                    "used_minor": u.c.used_minor + statement.excluded.used_minor,
-                    "limit_minor": statement.excluded.limit_minor,
-                },
-            )
-            try:
-                self.connection.execute(statement)
-            except IntegrityError as error:
-                if "ck_wallet_usage_within_limit" in str(error.orig):
-                    raise UsageOverLimit(period) from error
+        postgres = self.connection.dialect.name == "postgresql"
+        period = ""
+        try:
+            with driver_connection(self.connection).pipeline() if postgres else nullcontext():
+                for period, amount_minor, limit_minor in uses:
+                    overridden = period == daily_period
+                    execute(
+                        self.connection,
+                        _ADD_USAGE_OVERRIDDEN if overridden else _ADD_USAGE_AS_GIVEN,
+                        {
+                            "t": tenant_id,
+                            "u": user_id,
+                            "c": currency,
+                            "p": period,
+                            "a": amount_minor,
+                            "l": limit_minor,
+                        }
+                        | (
+                            {
+                                "t1": tenant_id,
+                                "u1": user_id,
+                                "c1": currency,
+                                "l1": limit_minor,
+                                "l2": limit_minor,
+                            }
+                            if overridden
+                            else {}
+                        ),
+                    )
+        except Exception as error:
+            if window_full(error):  # a deferred ``hit_later`` went out first, and failed
+                raise ThrottleExceeded("deferred") from error
+            diag = getattr(error, "diag", None)
+            constraint = getattr(diag, "constraint_name", None) or ""
+            if constraint != _USAGE_CHECK and _USAGE_CHECK not in str(error):
                 raise
+            # A pipeline's error surfaces after the last statement: PostgreSQL names the failing
+            # row (and so its period). SQLite fails the statement itself.
+            found = _PERIOD.search(getattr(diag, "message_detail", None) or "")
+            raise UsageOverLimit(found.group(0) if found else period) from error
 
     def usage(
         self, tenant_id: TenantId, user_id: UserId, currency: str, periods: Sequence[str]
@@ -202,12 +277,12 @@ class SqlWalletStore(WalletRecords):
         return {period: found.get(period, 0) for period in periods}
 
     def daily_override(self, tenant_id: TenantId, user_id: UserId, currency: str) -> int | None:
-        o = wallet_limit_overrides.c
-        row = self.connection.execute(
-            select(o.daily_minor).where(
-                o.tenant_id == tenant_id, o.user_id == user_id, o.currency == currency
-            )
-        ).first()
+        # Raw: every payment's planning reads it.
+        row = execute(
+            self.connection,
+            _DAILY_OVERRIDE,
+            {"t": tenant_id, "u": user_id, "c": currency},
+        ).fetchone()
         return None if row is None else int(row[0])
 
     def set_daily_override(

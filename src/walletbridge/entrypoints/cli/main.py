@@ -78,16 +78,20 @@ def demo() -> None:
     with open_container() as container:
         upgrade(container)
         seeded = seed_demo(container)
+        people = seed_all_people(container)
         console.print(demo_table(container, seeded))
-        console.print(people_table(seed_all_people(container)))
+        console.print(people_table(people))
 
 
 def seed_all_people(container: Container) -> list[SeededPerson]:
-    return seed_people(
+    """The demo's people and their payments, then a seal over them: the demo ends sealed."""
+    people = seed_people(
         PeopleServices(
             container.runner, container.identity, container.wallets, container.currencies
         )
     )
+    container.integrity.seal()
+    return people
 
 
 def people_table(people: list[SeededPerson]) -> Table:
@@ -226,8 +230,10 @@ def run(host: HostOption = None, port: PortOption = None) -> None:
     ensure_can_listen(host, port)
     with open_container(settings) as container:
         upgrade(container)
-        console.print(demo_table(container, seed_demo(container)))
-        console.print(people_table(seed_all_people(container)))
+        seeded = seed_demo(container)
+        people = seed_all_people(container)
+        console.print(demo_table(container, seeded))
+        console.print(people_table(people))
     background = start_worker()
     console.print(f"walletbridge listening on http://{host}:{port}  (OpenAPI: /api/schema)")
     console.print(f"demo ledger: http://{host}:{port}/api/v1/demo/ledger")
