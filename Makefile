@@ -26,7 +26,7 @@ run: venv
 	$(BIN)/walletbridge run
 
 test: venv
-	$(BIN)/pytest -q -m "not long"
+	$(BIN)/pytest -q -n 2 -m "not long"
 
 test-long: venv
 	$(BIN)/pytest -q -m long
