@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from walletbridge.domain.actors import Actor, Scope
+from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.money import Currency
 from walletbridge.domain.payments import (
     HistoryId,
@@ -26,7 +27,7 @@ from walletbridge.domain.payments import (
 from walletbridge.ports import TransactionRunner, UnitOfWork
 from walletbridge.ports.wallets import HistoryQuery
 from walletbridge.services.payment_requests import decode_cursor, encode_cursor
-from walletbridge.services.wallet_views import history_json, iso_utc
+from walletbridge.services.wallet_views import history_json
 
 MAX_PAGE = 200
 EXPORT_CHUNK = 500

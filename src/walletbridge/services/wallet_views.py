@@ -6,9 +6,8 @@ Money leaves as ``{"amount": "12.34", "currency": "EUR"}``; times as ISO 8601 UT
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from walletbridge.domain.actors import UserSummary
+from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.money import Currency, Money
 from walletbridge.domain.payments import Direction, HistoryItem
 
@@ -21,12 +20,6 @@ def money_json(money: Money) -> dict[str, str]:
 
 def minor_json(amount_minor: int, currency: Currency) -> dict[str, str]:
     return money_json(Money(amount_minor, currency))
-
-
-def iso_utc(at_us: int) -> str:
-    # Integer arithmetic: a float timestamp would round away microseconds.
-    moment = datetime.fromtimestamp(at_us // 1_000_000, tz=UTC)
-    return moment.replace(microsecond=at_us % 1_000_000).isoformat().replace("+00:00", "Z")
 
 
 def counterparty_json(

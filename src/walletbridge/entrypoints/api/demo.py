@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import get
@@ -19,6 +18,7 @@ from litestar.params import FromPath, QueryParameter
 # The API may not reach adapters except through bootstrap, but the ISO 4217 table is pure data
 from walletbridge.bootstrap import Container
 from walletbridge.domain.errors import AccountNotFound
+from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.ledger import Account, AccountId, Balance, Posting, Seal
 from walletbridge.domain.money import Money, format_amount
 from walletbridge.entrypoints.api.problems import problem_spec
@@ -93,12 +93,6 @@ class HistoryView:
 
 def money(currencies: CurrencyCatalog, amount_minor: int, currency: str) -> MoneyView:
     return MoneyView(format_amount(Money(amount_minor, currencies.get(currency))), currency)
-
-
-def iso_utc(at_us: int) -> str:
-    # Integer arithmetic: a float timestamp would round away microseconds.
-    moment = datetime.fromtimestamp(at_us // 1_000_000, tz=UTC)
-    return moment.replace(microsecond=at_us % 1_000_000).isoformat().replace("+00:00", "Z")
 
 
 def balances_view(currencies: CurrencyCatalog, balance: Balance) -> BalancesView:

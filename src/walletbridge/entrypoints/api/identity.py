@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor, RequestContext, UserId, UserStatus
 from walletbridge.domain.identity import Channel
+from walletbridge.domain.instants import iso_utc as iso
 from walletbridge.domain.tenants import Tenant
 from walletbridge.entrypoints.api.identity_account import account_routes
 from walletbridge.entrypoints.api.identity_schemas import (
@@ -52,7 +53,6 @@ from walletbridge.entrypoints.api.identity_schemas import (
     VerificationView,
     body,
     brand_view,
-    iso,
     ok,
     problem,
     token_view,

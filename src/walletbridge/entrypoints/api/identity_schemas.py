@@ -7,19 +7,19 @@ hash, TOTP secret (except the one-time enrolment answer), code or token hash.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Body
 
 from walletbridge.domain.identity import Session, TenantBrand, User
-from walletbridge.entrypoints.api.problems import problem_spec
+from walletbridge.domain.instants import iso_utc as iso
+from walletbridge.entrypoints.api.problems import example_response, problem_spec
 from walletbridge.services.identity_support import IssuedToken
 
 problem = problem_spec
+ok = example_response
 
 SECURITY: list[SecurityRequirement] = [{"BearerToken": []}]
 TAG_AUTH = "authentication"
@@ -182,11 +182,6 @@ class BrandView(msgspec.Struct, frozen=True):
     home_currency: str
 
 
-def iso(at_us: int) -> str:
-    moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def token_view(token: IssuedToken) -> TokenView:
     return TokenView(
         id=token.session_id,
@@ -277,14 +272,6 @@ RECOVERY_EXAMPLE = {
 def body(example: dict[str, Any], summary: str) -> Any:
     """``Body`` metadata with one request example (use as ``Annotated[T, body(...)]``)."""
     return Body(examples=[Example(summary=summary, value=example)])
-
-
-def ok(container: type | None, example: dict[str, Any] | None, what: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=container,
-        description=what,
-        examples=None if example is None else [Example(summary=what, value=example)],
-    )
 
 
 BAD_REQUEST = problem(400, "request-invalid", "The request's parameters are not valid.")

@@ -8,7 +8,7 @@ which is what a live feed polls with.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,8 +17,7 @@ import structlog
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, SecurityRequirement
+from litestar.openapi.spec import SecurityRequirement
 from litestar.params import QueryParameter
 from litestar.stores.base import Store
 
@@ -27,9 +26,11 @@ from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
 from walletbridge.domain.audit import ActorKind, AuditEvent, AuditRecord, Outcome
 from walletbridge.domain.errors import DomainError
+from walletbridge.domain.instants import iso_utc as iso
 from walletbridge.domain.ledger import TenantId
 from walletbridge.domain.outbox import ActivityItem
 from walletbridge.entrypoints.api.observability import request_id_of
+from walletbridge.entrypoints.api.problems import example_response as ok_spec
 from walletbridge.entrypoints.api.problems import problem_spec
 from walletbridge.services.audit import MAX_PAGE, AuditFilter, AuditPage, AuditService
 from walletbridge.services.notifications import NotificationService
@@ -79,11 +80,6 @@ class ActivityPage:
     items: list[ActivityView]
     next_cursor: str | None
     """The last item's id: pass it as ``after`` to get what comes next (null: nothing yet)."""
-
-
-def iso(at_us: int) -> str:
-    moment = datetime.fromtimestamp(at_us / US_PER_SECOND, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def micros(moment: datetime | None) -> int | None:
@@ -139,14 +135,6 @@ EXAMPLE_ACTIVITY = {
     "created_at": "2026-01-05T09:31:00.000Z",
     "data": {"transfer_id": "01936f8e-5d2b-7000-8000-00000000abcd", "amount": "12.34"},
 }
-
-
-def ok_spec(container: type, example: Mapping[str, Any], what: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=container,
-        description=what,
-        examples=[Example(summary=what, value=dict(example))],
-    )
 
 
 UNAUTHENTICATED = problem_spec(401, "authentication-required", "Sign in first.")

@@ -56,6 +56,20 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
 }
 
 
+def example_response(
+    container: type | None, example: Any, what: str, media_type: str | None = None
+) -> ResponseSpec:
+    """An OpenAPI success response with its example body, for a route's ``responses``."""
+    spec = ResponseSpec(
+        data_container=container,
+        description=what,
+        examples=None if example is None else [Example(summary=what, value=example)],
+    )
+    if media_type is not None:
+        spec.media_type = media_type
+    return spec
+
+
 def problem_spec(status: int, code: str, detail: str, **extensions: Any) -> ResponseSpec:
     """An OpenAPI response for one refusal, with an example body, for a route's ``responses``."""
     body = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Body
 
-from walletbridge.entrypoints.api.problems import problem_spec
+from walletbridge.entrypoints.api.problems import example_response, problem_spec
 
 SECURITY: list[SecurityRequirement] = [{"BearerToken": []}]
 TAG_WALLET = "wallet"
@@ -26,17 +25,7 @@ def body(example: dict[str, Any], summary: str) -> Any:
     return Body(examples=[Example(summary=summary, value=example)])
 
 
-def ok(
-    container: type | None, example: Any, what: str, media_type: str | None = None
-) -> ResponseSpec:
-    spec = ResponseSpec(
-        data_container=container,
-        description=what,
-        examples=None if example is None else [Example(summary=what, value=example)],
-    )
-    if media_type is not None:
-        spec.media_type = media_type
-    return spec
+ok = example_response
 
 
 problem = problem_spec

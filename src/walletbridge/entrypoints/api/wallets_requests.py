@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
+from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.money import Currency
 from walletbridge.domain.payments import PayeeId, PaymentRequest, RequestId, RequestStatus
 from walletbridge.entrypoints.api.wallets_docs import (
@@ -51,7 +52,7 @@ from walletbridge.entrypoints.api.wallets_schemas import (
     view,
 )
 from walletbridge.services.payees import PayeeView as PayeeEntry
-from walletbridge.services.wallet_views import iso_utc, minor_json
+from walletbridge.services.wallet_views import minor_json
 
 V1 = "/api/v1"
 REQUEST_NOT_FOUND = problem(
