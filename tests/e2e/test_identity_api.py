@@ -332,7 +332,9 @@ def test_every_identity_operation_is_documented(world: World) -> None:
                 assert operation.get("security") == [{"BearerToken": []}], where
 
 
-def test_a_browser_session_holding_the_token_authenticates_too(world: World) -> None:
+def test_the_api_ignores_a_browser_session_holding_a_token(world: World) -> None:
+    """A cookie rides along on cross-site requests; the API takes only the bearer header, so a
+    page elsewhere cannot spend a signed-in browser's session through it."""
     someone = person(world.app, world.bank)
 
     @post("/sign-in-browser", status_code=204)
@@ -350,7 +352,9 @@ def test_a_browser_session_holding_the_token_authenticates_too(world: World) -> 
         headers = {"X-Tenant-ID": world.bank}
         assert browser.get(f"{V1}/me", headers=headers).status_code == 401
         assert browser.post("/sign-in-browser").status_code == 204
-        me = browser.get(f"{V1}/me", headers=headers)
+        assert browser.get(f"{V1}/me", headers=headers).status_code == 401
+        bearer = {**headers, "Authorization": f"Bearer {someone.token}"}
+        me = browser.get(f"{V1}/me", headers=bearer)
         assert me.status_code == 200 and me.json()["handle"] == someone.handle
 
 

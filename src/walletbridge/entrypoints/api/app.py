@@ -1,4 +1,4 @@
-"""The HTTP API: a Litestar app built around one ``Container``.
+"""The HTTP API and the web app: one Litestar app built around one ``Container``.
 
 Run it with ``walletbridge serve`` or any ASGI server as a factory:
 ``uvicorn --factory walletbridge.entrypoints.api.app:create_app``. OpenAPI lives at
@@ -31,6 +31,8 @@ from walletbridge.entrypoints.api.probes import probe_routes
 from walletbridge.entrypoints.api.problems import EXCEPTION_HANDLERS
 from walletbridge.entrypoints.api.wallets import wallet_routes
 from walletbridge.entrypoints.log_config import configure_logging
+from walletbridge.entrypoints.web.app import web_parts
+from walletbridge.entrypoints.web.security import SecurityHeaders
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 ASSETS_PATH = "/api/schema/assets"
@@ -74,6 +76,7 @@ def create_app(container: Container | None = None) -> Litestar:
     container = container or build(Settings())
     configure_logging(container.settings)
     observer = HttpObserver()
+    web = web_parts(container)
     app = Litestar(
         route_handlers=[
             *probe_routes(container, observer),
@@ -85,10 +88,13 @@ def create_app(container: Container | None = None) -> Litestar:
             create_static_files_router(
                 path=ASSETS_PATH, directories=[SWAGGER_UI], include_in_schema=False
             ),
+            *web.routes,
         ],
         dependencies=auth_dependencies(container),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestStart()],
+        middleware=[RequestStart(), SecurityHeaders, *web.middleware],
+        csrf_config=web.csrf,
+        template_config=web.templates,
         before_send=[observer.before_send],
         on_shutdown=[container.close],
         openapi_config=openapi_config(),

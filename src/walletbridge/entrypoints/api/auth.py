@@ -6,8 +6,7 @@ resolved ``Tenant``), ``context`` (a ``RequestContext``) and ``actor`` (the auth
 
 The tenant comes from the ``X-Tenant-ID`` header (API clients) or else from the request's host
 name as mapped by ``IdentityService.add_host``; neither → 404 ``tenant-not-found``. The actor
-comes from ``Authorization: Bearer <token>``, or, when Litestar's session middleware is
-installed, from the browser session's ``auth_token``. A token of another tenant is not valid
+comes from ``Authorization: Bearer <token>`` (never from the web app's session cookie). A token of another tenant is not valid
 here. Resolved tenants are cached for a few seconds per process: they change rarely, and every
 request needs one.
 """
@@ -29,8 +28,6 @@ from walletbridge.domain.tenants import Tenant
 from walletbridge.entrypoints.api.observability import request_id_of
 from walletbridge.entrypoints.api.platform import remember_caller
 
-SESSION_TOKEN_KEY = "auth_token"  # noqa: S105 - a key name, not a secret
-"""Where a browser session (Litestar's session middleware) keeps the bearer token."""
 TENANT_CACHE_SECONDS = 10.0
 
 TenantHeader = Annotated[
@@ -81,16 +78,13 @@ def request_context(request: Request[Any, Any, Any]) -> RequestContext:
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    """The bearer token from the Authorization header, or the browser session's."""
+    """The bearer token from the Authorization header. The API never reads the browser's
+    session cookie: a cookie rides along on cross-site requests, a header does not, so the
+    API needs no CSRF token (the web pages, which do use the cookie, check one)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    if "session" in request.scope:
-        session = request.scope.get("session") or {}
-        stored = session.get(SESSION_TOKEN_KEY) if isinstance(session, dict) else None
-        if isinstance(stored, str) and stored:
-            return stored
     return None
 
 

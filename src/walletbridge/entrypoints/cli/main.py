@@ -178,6 +178,9 @@ def run_uvicorn(settings: Settings, host: str, port: int, workers: int | None = 
         # A worker builds the whole app before it answers the supervisor's health check; on a
         # loaded machine that can take longer than uvicorn's 5 s, and the worker is killed.
         timeout_worker_healthcheck=60,
+        # Live activity feeds (server-sent events) stay open; on Ctrl-C they are cut after a
+        # moment rather than waited for, and browsers reconnect to the next server.
+        timeout_graceful_shutdown=3,
     )
 
 
