@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -29,8 +30,11 @@ from walletbridge.entrypoints.api.platform import (
 )
 from walletbridge.entrypoints.api.probes import probe_routes
 from walletbridge.entrypoints.api.problems import EXCEPTION_HANDLERS
+from walletbridge.entrypoints.api.problems import http_error as api_http_error
+from walletbridge.entrypoints.api.problems import server_error as api_server_error
 from walletbridge.entrypoints.api.wallets import wallet_routes
 from walletbridge.entrypoints.log_config import configure_logging
+from walletbridge.entrypoints.web import errors as page_errors
 from walletbridge.entrypoints.web.app import web_parts
 from walletbridge.entrypoints.web.security import SecurityHeaders
 
@@ -91,7 +95,11 @@ def create_app(container: Container | None = None) -> Litestar:
             *web.routes,
         ],
         dependencies=auth_dependencies(container),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            HTTPException: page_errors.for_pages_or_api(api_http_error, page_errors.http_error),
+            Exception: page_errors.for_pages_or_api(api_server_error, page_errors.server_error),
+        },
         middleware=[RequestStart(), SecurityHeaders, *web.middleware],
         csrf_config=web.csrf,
         template_config=web.templates,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from walletbridge.entrypoints.web.context import (
     translate,
 )
 from walletbridge.entrypoints.web.i18n import LOCALES, negotiate
+from walletbridge.entrypoints.web.security import API_PREFIX
 
 log = structlog.get_logger("walletbridge.web")
 
@@ -124,3 +126,18 @@ WEB_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error,
     Exception: server_error,
 }
+
+
+def for_pages_or_api(
+    api_handler: Callable[[Request[Any, Any, Any], Any], Response[Any]],
+    page_handler: Callable[[Request[Any, Any, Any], Any], Response[Any]],
+) -> Callable[[Request[Any, Any, Any], Any], Response[Any]]:
+    """An app-level handler that answers ``/api/`` with problem details and pages with HTML:
+    refusals raised before routing (no route, a CSRF check) reach the app, not a router."""
+
+    def handle(request: Request[Any, Any, Any], error: Any) -> Response[Any]:
+        if request.url.path.startswith(API_PREFIX) or request.url.path == "/api":
+            return api_handler(request, error)
+        return page_handler(request, error)
+
+    return handle

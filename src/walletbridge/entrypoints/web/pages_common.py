@@ -10,7 +10,6 @@ links and outlines on white is darkened until it reaches 4.5:1.
 from __future__ import annotations
 
 from html import escape
-
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -41,9 +40,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def banks(request: Request[Any, Any, Any]) -> Template:
         locale = request.session.get(LOCALE_KEY) if "session" in request.scope else None
         locale = (
-            locale
-            if locale in LOCALES
-            else negotiate(request.headers.get("accept-language"), "en")
+            locale if locale in LOCALES else negotiate(request.headers.get("accept-language"), "en")
         )
         if not choosing_allowed:
             return error_page(request, 404, "Page not found", "There is nothing at this address.")
@@ -128,7 +125,9 @@ def brand_stylesheet(primary: str) -> str:
     """Bootstrap's primary colour set to the brand's, with contrast kept at WCAG AA."""
     on_white = darken_until(primary, "#ffffff", 4.5)
     button = on_white
-    button_text = "#ffffff" if contrast(button, "#ffffff") >= contrast(button, DARK_TEXT) else DARK_TEXT
+    button_text = (
+        "#ffffff" if contrast(button, "#ffffff") >= contrast(button, DARK_TEXT) else DARK_TEXT
+    )
     r, g, b = (int(on_white[i : i + 2], 16) for i in (1, 3, 5))
     return f""":root {{
   --wb-brand: {primary};
@@ -173,4 +172,3 @@ def logo_svg(text: str, colour: str) -> str:
         f'<text x="{width // 2}" y="21" text-anchor="middle" font-family="sans-serif" '
         f'font-size="15" font-weight="700" fill="{fill}">{escape(text)}</text></svg>'
     )
-
