@@ -80,6 +80,7 @@ def error_page(
             "title": translate(locale, title),
             "message": translate(locale, message),
             "status": status,
+            "back": translate(locale, "Back to the start"),
         },
         status_code=status,
         headers={"Cache-Control": "no-store"},

@@ -12,6 +12,7 @@ locale's idea of it), through ``Decimal``; dates are shown in the locale's displ
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,6 +35,8 @@ LOCALES: tuple[str, ...] = SUPPORTED_LOCALES
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "简体中文"}
 DISPLAY_ZONES = {"en": "UTC", "zh-CN": "Asia/Shanghai"}
 """Where a locale's readers are assumed to be when times are shown (the zone is printed too)."""
+_FRACTION = re.compile(r"\.0+")
+_LETTER_BESIDE_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def babel_name(locale: str) -> str:
@@ -110,15 +113,16 @@ class Formatter:
 
     def amount(self, amount_minor: int, currency: str, exponent: int) -> str:
         value = Decimal(amount_minor).scaleb(-exponent)
-        pattern = None if exponent else "¤#,##0"
-        return format_currency(
-            value,
-            currency,
-            format=pattern,
-            locale=self._babel,
-            currency_digits=False,
-            decimal_quantization=False,
+        # The locale's currency pattern with exactly ``exponent`` decimals: 1.000 KWD keeps its
+        # three, ¥123 has none, whatever the locale's two-decimal default says.
+        standard = self._babel.currency_formats["standard"].pattern
+        pattern = _FRACTION.sub("." + "0" * exponent if exponent else "", standard)
+        text = format_currency(
+            value, currency, format=pattern, locale=self._babel, currency_digits=False
         )
+        # CLDR's currency spacing, which Babel does not apply: a symbol made of letters ("KWD")
+        # is kept apart from the digits by a no-break space; "$", "¥" and "€" are not.
+        return _LETTER_BESIDE_DIGIT.sub("\u00a0", text)
 
     def decimal_amount(self, text: str, currency: str) -> str:
         """An API-style decimal string ("12.34") with its currency, formatted for the locale."""
