@@ -60,7 +60,10 @@ def domain_error_classes() -> list[type[DomainError]]:
     def walk(cls: type[DomainError]) -> None:
         found.append(cls)
         for sub in cls.__subclasses__():
-            walk(sub)
+            # Replays of stored refusals make classes at run time (services.idempotency); their
+            # message is the stored original's, so earlier tests in the process add no msgid.
+            if sub.__name__ != "StoredRefusal":
+                walk(sub)
 
     walk(DomainError)
     return found
