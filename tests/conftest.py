@@ -30,6 +30,22 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ENGINES = ["sqlite", "postgres"]
 
 
+BROWSER_TESTS = Path(__file__).parent / "e2e" / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests are marked and run last in each process: Playwright's session keeps an
+    event loop on the main thread, which ``asyncio.run`` in a later test would trip over."""
+    browser, others = [], []
+    for item in items:
+        if Path(str(item.path)).is_relative_to(BROWSER_TESTS):
+            item.add_marker(pytest.mark.browser)
+            browser.append(item)
+        else:
+            others.append(item)
+    items[:] = others + browser
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests talk to loopback only: anything else is a bug in the test or the code."""

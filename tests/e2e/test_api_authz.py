@@ -138,10 +138,13 @@ def plain(path: str) -> str:
 
 
 def app_routes(server: ApiServer) -> list[str]:
-    """Every "METHOD /path" the application serves, documented or not."""
+    """Every "METHOD /path" the API serves, documented or not: everything under /api and the
+    probes. The web pages (sessions and CSRF, not tokens) are walked in test_web_routes.py."""
     app = create_app(server.container)
     found = set()
     for route in app.routes:
+        if not route.path.startswith(("/api", "/health", "/ready", "/metrics")):
+            continue
         for method in getattr(route, "methods", ()):
             if method not in IGNORED_METHODS:
                 found.add(f"{method} {plain(route.path)}")

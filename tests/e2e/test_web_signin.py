@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.e2e.web_kit import Browser, WebBank, field_error, form_error, web_bank
 from tests.integration.identity_kit import CONTEXT, PASSWORD, enrol_totp
+from walletbridge.adapters.db.tables_platform import kv_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -181,3 +183,56 @@ def test_next_never_leaves_the_site(bank: WebBank, guest: Browser) -> None:
             {"login": someone.handle, "password": PASSWORD, "next": target},
         )
         assert answer.headers["location"] == "/"
+
+
+def test_the_session_store_holds_neither_the_cookie_nor_the_token_in_the_clear(
+    bank: WebBank, guest: Browser
+) -> None:
+    someone = bank.customer()
+    guest.sign_in(someone)
+    cookie = session_cookie(guest)
+    assert cookie
+    with bank.app.engine.connect() as connection:
+        rows = connection.execute(select(kv_store.c.key, kv_store.c.value)).all()
+    assert rows
+    for key, value in rows:
+        assert cookie not in key
+        raw = bytes(value)
+        assert cookie.encode() not in raw
+        assert b"auth_token" not in raw and b"display_name" not in raw
+    # The sealed session still works for its own cookie.
+    assert guest.get("/", follow_redirects=False).status_code == 200
+
+
+def test_the_password_step_of_a_two_step_sign_in_gets_a_new_session_id(
+    bank: WebBank, guest: Browser
+) -> None:
+    someone = bank.customer()
+    actor = bank.app.identity.authenticate(bank.tenant, someone.token, CONTEXT)  # type: ignore[arg-type]
+    enrol_totp(bank.app, actor, bank.clock)
+    guest.get("/signin")
+    guest.post("/language", {"locale": "en", "next": "/signin"}, page="/signin")
+    before = session_cookie(guest)
+    answer = guest.post("/signin", {"login": someone.handle, "password": PASSWORD})
+    assert answer.headers["location"] == "/signin/second-factor"
+    assert session_cookie(guest) not in (None, before)
+
+
+def test_the_language_switch_comes_back_to_the_same_filtered_page(
+    bank: WebBank, guest: Browser
+) -> None:
+    guest.sign_in(bank.customer())
+    page = guest.get("/history?currency=EUR")
+    assert 'name="next" value="/history?currency=EUR"' in page.text
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_sign_in(
+    guest: Browser,
+) -> None:
+    answer = guest.get(
+        "/fragments/balances",
+        headers={"HX-Request": "true", "HX-Current-URL": "https://bank.example/history?q=x"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 204
+    assert answer.headers["hx-redirect"] == "/signin?next=/history%3Fq%3Dx"

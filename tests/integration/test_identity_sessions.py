@@ -112,6 +112,21 @@ def test_an_idle_session_must_reauthenticate_before_paying(
     actor_of(app, bank, someone.token).require_fresh()
 
 
+def test_background_requests_do_not_keep_an_idle_session_fresh(
+    clocked: tuple[Container, FakeClock], bank: TenantId
+) -> None:
+    """An open page that refreshes itself (a live feed, a fragment) authenticates with
+    ``activity=False``: it is let in, but only the person's own requests reset the idle timer."""
+    app, clock = clocked
+    someone = person(app, bank)
+    for _ in range(4):
+        clock.advance(100)
+        background = app.identity.authenticate(bank, someone.token, CONTEXT, activity=False)
+        assert background.user_id == someone.user_id
+    with pytest.raises(ReauthenticationRequired):
+        actor_of(app, bank, someone.token).require_fresh()
+
+
 def test_reauthentication_also_takes_an_authenticator_code(
     clocked: tuple[Container, FakeClock], bank: TenantId
 ) -> None:

@@ -29,8 +29,15 @@ from walletbridge.services.identity_support import IssuedToken, Secrets
 
 
 class IdentitySessions(IdentityBase):
-    def authenticate(self, tenant_id: TenantId, token: str, context: RequestContext) -> Actor:
-        """The actor a bearer token stands for in this tenant, or ``authentication-required``."""
+    def authenticate(
+        self, tenant_id: TenantId, token: str, context: RequestContext, *, activity: bool = True
+    ) -> Actor:
+        """The actor a bearer token stands for in this tenant, or ``authentication-required``.
+
+        ``activity=False`` is for requests the person did not make themselves (a page refreshing
+        a fragment in the background, a live feed reconnecting): they are authenticated like any
+        other but do not count as activity, so an unattended page cannot keep a session fresh
+        enough to pay without a step-up."""
         digest = Secrets.token_hash(token)
         found = self._runner.read(lambda uow: uow.identity.session_by_token(digest))
         now_us = self._clock.now_us()
@@ -51,7 +58,7 @@ class IdentitySessions(IdentityBase):
         )
         is_fresh = fresh(session, now_us, self._settings.session_idle_seconds)
         gap_us = LAST_SEEN_WRITE_SECONDS * 1_000_000
-        if is_fresh and now_us - session.last_seen_at_us > gap_us:
+        if activity and is_fresh and now_us - session.last_seen_at_us > gap_us:
 
             def touch(uow: UnitOfWork) -> None:
                 uow.identity.touch_session(session.id, now_us, min_gap_us=gap_us, idle_us=idle_us)

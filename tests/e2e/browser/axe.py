@@ -21,6 +21,9 @@ def violations(page: Page) -> list[str]:
     )
     found = []
     for violation in result["violations"]:
-        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
+        targets = [
+            " ".join(map(str, node["target"])) + " " + str(node.get("failureSummary", ""))[:200]
+            for node in violation["nodes"]
+        ][:5]
         found.append(f"{violation['id']} ({violation['impact']}): {', '.join(targets)}")
     return found

@@ -59,7 +59,7 @@ def desktop_set(browser: Browser, demo: DemoServer, folder: Path, locale: str) -
         page.goto(demo.url(bank, path))
         shoot(page, folder, f"{locale}-{name}")
     page.goto(demo.url(bank, "/history"))
-    detail = page.locator("a[href^='/history/']").first
+    detail = page.locator("a[href^='/history/']:not([href^='/history/export'])").first
     if detail.count():
         detail.click()
         shoot(page, folder, f"{locale}-transaction")

@@ -36,7 +36,7 @@ from walletbridge.entrypoints.api.wallets import wallet_routes
 from walletbridge.entrypoints.log_config import configure_logging
 from walletbridge.entrypoints.web import errors as page_errors
 from walletbridge.entrypoints.web.app import web_parts
-from walletbridge.entrypoints.web.security import SecurityHeaders
+from walletbridge.entrypoints.web.security import add_security_headers
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 ASSETS_PATH = "/api/schema/assets"
@@ -100,10 +100,10 @@ def create_app(container: Container | None = None) -> Litestar:
             HTTPException: page_errors.for_pages_or_api(api_http_error, page_errors.http_error),
             Exception: page_errors.for_pages_or_api(api_server_error, page_errors.server_error),
         },
-        middleware=[RequestStart(), SecurityHeaders, *web.middleware],
+        middleware=[RequestStart(), *web.middleware],
         csrf_config=web.csrf,
         template_config=web.templates,
-        before_send=[observer.before_send],
+        before_send=[observer.before_send, add_security_headers],
         on_shutdown=[container.close],
         openapi_config=openapi_config(),
         stores=litestar_stores(container),

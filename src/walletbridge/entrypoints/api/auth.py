@@ -6,9 +6,9 @@ resolved ``Tenant``), ``context`` (a ``RequestContext``) and ``actor`` (the auth
 
 The tenant comes from the ``X-Tenant-ID`` header (API clients) or else from the request's host
 name as mapped by ``IdentityService.add_host``; neither → 404 ``tenant-not-found``. The actor
-comes from ``Authorization: Bearer <token>`` (never from the web app's session cookie). A token of another tenant is not valid
-here. Resolved tenants are cached for a few seconds per process: they change rarely, and every
-request needs one.
+comes from ``Authorization: Bearer <token>`` (never from the web app's session cookie). A token
+of another tenant is not valid here. Resolved tenants are cached for a few seconds per process:
+they change rarely, and every request needs one.
 """
 
 from __future__ import annotations

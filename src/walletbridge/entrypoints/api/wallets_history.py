@@ -206,7 +206,7 @@ def history_routes(container: Container) -> list[HTTPRouteHandler]:
         text = "".join(history.export_csv(actor, chosen))
         return Response(
             text.encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )
 

@@ -69,7 +69,11 @@ def web_parts(container: Container) -> WebParts:
     )
     return WebParts(
         routes=[router, static],
-        middleware=[session_config(settings.session_absolute_seconds).middleware],
+        middleware=[
+            session_config(
+                settings.session_absolute_seconds, settings.secret_key.get_secret_value()
+            ).middleware
+        ],
         csrf=csrf_config(settings.secret_key.get_secret_value()),
         templates=TemplateConfig(engine=JinjaTemplateEngine.from_environment(jinja_environment())),
     )

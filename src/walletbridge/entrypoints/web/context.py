@@ -2,8 +2,8 @@
 
 ``Visitor`` is what every web handler receives (dependency ``visitor``): the tenant and its brand,
 the page language, the request context for the audit log and, once signed in, the ``Actor``.
-Handlers that need a signed-in person take ``member`` instead, which redirects to the sign-in
-page otherwise (``SignInRequired``, handled in ``web.errors``).
+Handlers that need a signed-in person call ``visitor.member()`` first, which sends the browser to
+the sign-in page otherwise (``SignInRequired``, handled in ``web.errors``).
 
 The tenant comes from the host name (``IdentityService.add_host``). Outside production, a host
 that maps to no tenant (``127.0.0.1`` in the demo) gets a bank chooser, and the choice is kept in
@@ -16,12 +16,13 @@ from a handler to a template, where ``t()`` translates and fills it in the page'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.response import Template
 
 from walletbridge.bootstrap import Container
@@ -31,8 +32,9 @@ from walletbridge.domain.errors import DomainError, TenantNotFound
 from walletbridge.domain.identity import AuthenticationRequired, TenantBrand
 from walletbridge.domain.tenants import Tenant
 from walletbridge.entrypoints.api.auth import TenantResolver, request_context
-from walletbridge.entrypoints.web.i18n import LANGUAGE_NAMES, LOCALES, Formatter, negotiate
+from walletbridge.entrypoints.web.i18n import LOCALES, Formatter, language_choices, negotiate
 from walletbridge.entrypoints.web.i18n import translations as catalog_for
+from walletbridge.entrypoints.web.security import rotate_session
 
 TOKEN_KEY = "auth_token"  # noqa: S105 - the session key name, not a secret
 LOCALE_KEY = "locale"
@@ -87,17 +89,39 @@ class Visitor:
         return self.actor
 
 
+VOCABULARY_FIELDS = frozenset({"reason", "kind", "limit", "request_status", "channel", "scope"})
+"""Fields of domain errors whose values are English words or phrases from the code (a reason, a
+limit's name, a status), translated like msgids. Other values (handles, ids) are shown as they
+are: a person's own words must never be "translated"."""
+_AMOUNT_VALUE = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?) ([A-Z]{3})")
+
+
 def translate(locale: str, message: str | Msg, **values: object) -> str:
     if isinstance(message, Msg):
         values = {**message.values, **values}
         message = message.msgid
-    text = catalog_for(locale).gettext(message)
+    catalog = catalog_for(locale)
+    text = catalog.gettext(message)
     if not values:
         return text
+    shown = {name: _shown(locale, name, value) for name, value in values.items()}
     try:
-        return text.format(**values)
+        return text.format(**shown)
     except (KeyError, IndexError, ValueError):
-        return message.format(**values)
+        return message.format(**shown)
+
+
+def _shown(locale: str, name: str, value: object) -> object:
+    """A message's value as the reader should see it: amounts like "12.00 EUR" in the locale's
+    format, and the code's own English vocabulary translated."""
+    if not isinstance(value, str):
+        return value
+    amount = _AMOUNT_VALUE.fullmatch(value)
+    if amount:
+        return Formatter(locale).decimal_amount(amount.group(1), amount.group(2))
+    if name in VOCABULARY_FIELDS and value:
+        return catalog_for(locale).gettext(value)
+    return value
 
 
 def plural(locale: str, singular: str, plural_: str, n: int, **values: object) -> str:
@@ -115,6 +139,26 @@ def page(visitor: Visitor, template: str, *, status: int = 200, **values: Any) -
     )
 
 
+KEPT_ACROSS_SIGN_IN = (LOCALE_KEY, TENANT_KEY)
+"""What a browser session keeps when someone signs in or out: the language and the demo's bank
+choice, which are not personal. Everything else starts afresh."""
+
+
+def start_fresh_session(visitor: Visitor, **values: str) -> None:
+    """Replace the session with a new one under a new id, keeping only ``KEPT_ACROSS_SIGN_IN``
+    and setting ``values``: an id planted before sign-in, and whatever an earlier visitor left
+    in the session, are worth nothing afterwards."""
+    old = visitor.session if "session" in visitor.request.scope else {}
+    kept = {key: old[key] for key in KEPT_ACROSS_SIGN_IN if old.get(key)}
+    visitor.request.set_session({**kept, **values})
+    rotate_session(visitor.request)
+
+
+def sign_in_session(visitor: Visitor, token: str, display_name: str, **values: str) -> None:
+    """The browser is now signed in with the identity service's session ``token``."""
+    start_fresh_session(visitor, **{TOKEN_KEY: token, NAME_KEY: display_name, **values})
+
+
 def flash(visitor: Visitor, message: str, **values: object) -> None:
     """A one-time confirmation shown at the top of the next page ("Payee saved.")."""
     pending = list(visitor.session.get(FLASH_KEY) or [])[-4:]
@@ -129,11 +173,10 @@ def base_context(visitor: Visitor) -> dict[str, Any]:
     flashes = [Msg(str(item.get("msgid", "")), dict(item.get("values") or {})) for item in pending]
     return {
         "flashes": flashes,
-        "visitor": visitor,
         "brand": visitor.brand,
         "locale": locale,
         "html_lang": locale,
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+        "languages": language_choices(),
         "signed_in": visitor.actor is not None,
         "display_name": session.get(NAME_KEY, ""),
         "fmt": visitor.fmt,
@@ -141,7 +184,17 @@ def base_context(visitor: Visitor) -> dict[str, Any]:
         "t": _gettext(locale),
         "ngettext": _ngettext(locale),
         "path": visitor.request.url.path,
+        "here_with_query": _here(visitor.request),
     }
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    """This page's address to come back to after switching language: a GET keeps its query
+    (filters); after a form post, the page the form lives on is its GET."""
+    path = request.url.path
+    if request.method == "GET" and request.url.query:
+        return f"{path}?{request.url.query}"
+    return path
 
 
 def _gettext(locale: str) -> Callable[..., str]:
@@ -156,6 +209,19 @@ def _ngettext(locale: str) -> Callable[..., str]:
         return plural(locale, singular, plural_, n, **values)
 
     return ngettext
+
+
+BACKGROUND_PATHS = ("/activity/stream", "/fragments/")
+
+
+def is_background(request: Request[Any, Any, Any]) -> bool:
+    """A request the page makes rather than a deliberate step of the person: the live feed and
+    htmx GETs (a fragment refreshed by an event, the lookup as someone types). Counting these as
+    activity would let an open page keep the session fresh on its own."""
+    path = request.url.path
+    if path.startswith(BACKGROUND_PATHS):
+        return True
+    return request.method == "GET" and request.headers.get("hx-request") == "true"
 
 
 def web_dependencies(container: Container) -> dict[str, Provide]:
@@ -177,19 +243,14 @@ def web_dependencies(container: Container) -> dict[str, Provide]:
         token = session.get(TOKEN_KEY)
         if isinstance(token, str) and token and len(token) <= 200:
             try:
-                actor = container.identity.authenticate(tenant.id, token, context)
+                actor = container.identity.authenticate(
+                    tenant.id, token, context, activity=not is_background(request)
+                )
             except AuthenticationRequired:
                 session.pop(TOKEN_KEY, None)
         return Visitor(request, tenant, brand, locale, context, actor)
 
-    def provide_member(visitor: NamedDependency[Visitor]) -> Visitor:
-        visitor.member()
-        return visitor
-
-    return {
-        "visitor": Provide(provide_visitor, sync_to_thread=True),
-        "member": Provide(provide_member, sync_to_thread=False),
-    }
+    return {"visitor": Provide(provide_visitor, sync_to_thread=True)}
 
 
 def _tenant(

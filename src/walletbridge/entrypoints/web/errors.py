@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from litestar import MediaType, Request, Response
@@ -50,6 +50,10 @@ def _redirect(request: Request[Any, Any, Any], location: str) -> Response[Any]:
 
 def sign_in_required(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.headers.get("hx-request") == "true":
+        # A fragment's own address is no place to come back to: the page it was part of is.
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        here = current.path + (f"?{current.query}" if current.query else "") or "/"
     target = "/signin" if here in ("/", "/signin") else f"/signin?next={quote(safe_next(here))}"
     return _redirect(request, target)
 

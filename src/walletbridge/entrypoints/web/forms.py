@@ -27,7 +27,9 @@ from walletbridge.entrypoints.web.context import Msg
 FormBody = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 """A submitted form, field name → value (a repeated field keeps its last value)."""
 KEY_FIELD = "idempotency_key"
-SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "code", "recovery_code"})
+SECRET_FIELDS = frozenset(
+    {"password", "current_password", "new_password", "code", "recovery_code", "token"}
+)
 MAX_FIELD_LENGTH = 2000
 
 MONEY_MESSAGES: Mapping[str, str] = {

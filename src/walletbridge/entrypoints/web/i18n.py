@@ -39,6 +39,11 @@ _FRACTION = re.compile(r"\.0+")
 _LETTER_BESIDE_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages a person can pick, as (code, name in that language)."""
+    return [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
+
+
 def babel_name(locale: str) -> str:
     """``zh-CN`` → ``zh_CN``: the name Babel and the catalog folders use."""
     return locale.replace("-", "_")

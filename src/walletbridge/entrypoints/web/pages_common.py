@@ -27,7 +27,7 @@ from walletbridge.entrypoints.web.context import (
 )
 from walletbridge.entrypoints.web.errors import error_page, safe_next
 from walletbridge.entrypoints.web.forms import FormBody
-from walletbridge.entrypoints.web.i18n import LANGUAGE_NAMES, LOCALES, negotiate
+from walletbridge.entrypoints.web.i18n import LOCALES, language_choices, negotiate
 
 DARK_TEXT = "#111418"
 
@@ -52,7 +52,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
                 "html_lang": locale,
                 "choices": choices,
                 "t": lambda message, **values: translate(str(locale), message, **values),
-                "languages": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+                "languages": language_choices(),
             },
             headers={"Cache-Control": "no-store"},
         )

@@ -2,9 +2,9 @@
 
 Signing in is one or two steps: the login (handle, email or phone) and password, then, with TOTP
 on, an authenticator code or a recovery code. The challenge between the two steps lives in the
-server-side session, never in the page. A successful sign-in stores the session token in the
-server-side session and rotates the session id; signing out revokes the token server-side,
-empties the session and rotates the id again. The same throttles as the API apply.
+server-side session, never in the page. Each step starts a fresh session under a new id (the
+password step, the second factor, sign-out), keeping only the language and the demo's bank
+choice; signing out also revokes the identity session server-side. The API's throttles apply.
 """
 
 from __future__ import annotations
@@ -14,16 +14,21 @@ from typing import Annotated
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.errors import DomainError
 from walletbridge.domain.throttle import RateLimited
-from walletbridge.entrypoints.web.context import NAME_KEY, TOKEN_KEY, Msg, Visitor, page
+from walletbridge.entrypoints.web.context import (
+    Msg,
+    Visitor,
+    page,
+    sign_in_session,
+    start_fresh_session,
+)
 from walletbridge.entrypoints.web.errors import safe_next
 from walletbridge.entrypoints.web.forms import Form, FormBody
-from walletbridge.entrypoints.web.security import rotate_session
 from walletbridge.services.identity_support import IssuedToken
 
 CHALLENGE_KEY = "signin_challenge"
@@ -36,18 +41,13 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def signed_in(visitor: Visitor, token: IssuedToken, target: str) -> Redirect:
         actor = identity.authenticate(visitor.tenant.id, token.access_token, visitor.context)
         user = identity.me(actor)
-        rotate_session(visitor.request)
-        session = visitor.session
-        session.pop(CHALLENGE_KEY, None)
-        session.pop(NEXT_KEY, None)
-        session[TOKEN_KEY] = token.access_token
-        session[NAME_KEY] = user.display_name
+        sign_in_session(visitor, token.access_token, user.display_name)
         return Redirect(path=safe_next(target), status_code=303)
 
     @get("/signin", sync_to_thread=True, name="signin")
     def show_signin(
         visitor: NamedDependency[Visitor],
-        next_: Annotated[str | None, Parameter(query="next", max_length=500)] = None,
+        next_: Annotated[str | None, QueryParameter(name="next", max_length=500)] = None,
     ) -> Template | Redirect:
         if visitor.actor is not None:
             return Redirect(path=safe_next(next_), status_code=303)
@@ -72,8 +72,12 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
             return page(visitor, "signin.html", form=form, status=401)
         if result.token is not None:
             return signed_in(visitor, result.token, form.get("next"))
-        visitor.session[CHALLENGE_KEY] = result.challenge_id
-        visitor.session[NEXT_KEY] = safe_next(form.get("next"))
+        # The password was right: a new session (new id) carries the challenge to the next step.
+        assert result.challenge_id is not None
+        start_fresh_session(
+            visitor,
+            **{CHALLENGE_KEY: result.challenge_id, NEXT_KEY: safe_next(form.get("next"))},
+        )
         return Redirect(path="/signin/second-factor", status_code=303)
 
     @get("/signin/second-factor", sync_to_thread=True)
@@ -109,15 +113,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def signout(visitor: NamedDependency[Visitor]) -> Redirect:
         if visitor.actor is not None:
             identity.logout(visitor.actor)
-        locale = visitor.session.get("locale")
-        tenant_choice = visitor.session.get("tenant_id")
-        visitor.request.clear_session()
-        rotate_session(visitor.request)
-        # The language and the demo's bank choice are not personal; keep them for the next one.
-        if locale:
-            visitor.request.set_session({"locale": locale})
-        if tenant_choice:
-            visitor.request.session["tenant_id"] = tenant_choice
+        start_fresh_session(visitor)
         return Redirect(path="/signin", status_code=303)
 
     return [show_signin, signin, show_second_factor, second_factor, signout]
