@@ -104,7 +104,7 @@ def test_the_dashboard_shows_balances_remaining_limits_and_recent_transactions(
     assert f"To @{payee.handle}" in html and "-€502.50" in html and "Rent for May" in html
     assert len(detail_links(html)) == 2  # the payment and the funding
     assert 'href="/send"' in html and 'href="/requests"' in html
-    assert 'sse-connect="/activity/stream"' in html and 'aria-live="polite"' in html
+    assert 'sse-connect="/activity/stream?after=' in html and 'aria-live="polite"' in html
 
 
 def test_the_dashboard_speaks_chinese_with_amounts_as_babel_formats_them_for_zh_cn(
@@ -271,7 +271,9 @@ def test_the_detail_page_shows_everything_about_one_transaction(
     assert answer.headers["cache-control"] == "no-store"
     html = answer.text
     assert f"To @{story.payee.handle}" in html
-    assert f"User {story.payee.handle}" in html  # the counterparty's name
+    # The counterparty's name, masked as everywhere in the web app: the handle shows who it is.
+    assert f"User {story.payee.handle[0]}." in html
+    assert f"User {story.payee.handle}" not in html
     for shown in ("-€25.13", "€25.00", "€0.13", "Rent share", "Completed", "Ledger entry ID"):
         assert shown in html
     assert item_id in html and story.transfers["rent"] in html
@@ -410,6 +412,119 @@ def test_a_reconnecting_stream_resumes_after_the_last_item_its_browser_saw(
     assert "event:" not in unknown.text and "event:" not in foreign.text
     assert garbage.status_code == 200 and "event:" not in garbage.text
     assert "€3.00" not in foreign.text
+
+
+def stream_address(html: str) -> str:
+    """The ``sse-connect`` address a page opens its live feed at."""
+    found = re.search(r'sse-connect="([^"]+)"', html)
+    assert found, "the page has no live feed"
+    return found.group(1).replace("&amp;", "&")
+
+
+def event_ids(text: str) -> list[str]:
+    """The ``id`` of each message of a stream, in order ("" for a message without one)."""
+    ids = []
+    for message in text.replace("\r\n", "\n").split("\n\n"):
+        if message.strip():
+            found = re.search(r"^id: (.*)$", message, flags=re.M)
+            ids.append(found.group(1) if found else "")
+    return ids
+
+
+@pytest.mark.parametrize("path", ["/", "/activity"])
+def test_an_item_that_arrives_between_the_page_and_its_stream_is_sent(
+    bank: WebBank, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    timing = pages_feed.StreamTiming(
+        poll_seconds=0.05, lifetime_seconds=0.5, outlast_idle_window=False
+    )
+    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    payer, payee = bank.customer(funded_minor=10_000), bank.customer()
+    pay(bank, payer, payee, 100)
+    bank.app.notifications.deliver_pending()
+    shown = bank.app.notifications.activity_for(bank.tenant, payee.user_id, None, 1)  # type: ignore[arg-type]
+    with signed_in(bank, payee) as browser:
+        address = stream_address(browser.get(path).text)
+        assert address == f"/activity/stream?after={shown[0].id}"
+        pay(bank, payer, payee, 4_200)  # after the page, before the stream connects
+        bank.app.notifications.deliver_pending()
+        answer = browser.get(address).text
+    assert answer.count("event: activity") == 1 and "Received €42.00" in answer
+    assert "€1.00" not in answer and "event: balance" in answer
+    newest = bank.app.notifications.activity_for(bank.tenant, payee.user_id, None, 1)  # type: ignore[arg-type]
+    # Every message names the last item delivered: first the one the page showed, then the new.
+    ids = event_ids(answer)
+    assert ids[0] == shown[0].id and set(ids[1:]) == {newest[0].id}
+
+
+def test_a_page_with_an_empty_feed_gets_every_item_that_arrives_before_its_stream(
+    bank: WebBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timing = pages_feed.StreamTiming(
+        poll_seconds=0.05, lifetime_seconds=0.5, outlast_idle_window=False
+    )
+    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    payer, payee = bank.customer(funded_minor=10_000), bank.customer()
+    with signed_in(bank, payee) as browser:
+        address = stream_address(browser.get("/activity").text)
+        assert address == "/activity/stream?after=start"
+        pay(bank, payer, payee, 300)
+        bank.app.notifications.deliver_pending()
+        answer = browser.get(address).text
+        # Without an id in the address the stream starts from now: the item is not sent again.
+        plain = browser.get("/activity/stream").text
+    assert answer.count("event: activity") == 1 and "Received €3.00" in answer
+    assert "event:" not in plain
+
+
+def test_the_stream_keeps_the_browsers_last_event_id_current_in_every_message(
+    bank: WebBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timing = pages_feed.StreamTiming(
+        poll_seconds=0.05, keepalive_seconds=0.15, lifetime_seconds=0.6, outlast_idle_window=False
+    )
+    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    payer, payee = bank.customer(funded_minor=10_000), bank.customer()
+    pay(bank, payer, payee, 100)
+    bank.app.notifications.deliver_pending()
+    [newest] = bank.app.notifications.activity_for(bank.tenant, payee.user_id, None, 1)  # type: ignore[arg-type]
+    with signed_in(bank, payee) as browser:
+        # Connected without Last-Event-ID or an address: after the newest item, named at once.
+        answer = browser.get("/activity/stream").text
+    assert answer.startswith(f": connected\r\nid: {newest.id}\r\nretry: 3000\r\n")
+    assert answer.count(": keep-alive") >= 2
+    assert event_ids(answer) == [newest.id] * len(event_ids(answer))
+
+
+def test_an_address_naming_someone_elses_item_starts_from_now_and_shows_nothing_of_theirs(
+    bank: WebBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timing = pages_feed.StreamTiming(
+        poll_seconds=0.05, lifetime_seconds=0.4, outlast_idle_window=False
+    )
+    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    payer, payee, other = (
+        bank.customer(funded_minor=10_000),
+        bank.customer(),
+        bank.customer(),
+    )
+    pay(bank, payer, payee, 100)
+    pay(bank, payer, other, 300)
+    pay(bank, payer, other, 500)
+    bank.app.notifications.deliver_pending()
+    feed = bank.app.notifications
+    [mine] = feed.activity_for(bank.tenant, payee.user_id, None, 10)  # type: ignore[arg-type]
+    theirs = feed.activity_for(bank.tenant, other.user_id, None, 10)  # type: ignore[arg-type]
+    with signed_in(bank, payee) as browser:
+        foreign = browser.get(f"/activity/stream?after={theirs[0].id}").text
+        unknown = browser.get(f"/activity/stream?after={uuid.uuid4()}").text
+        # Last-Event-ID (the browser's own progress) wins over the page's address.
+        both = browser.get(
+            f"/activity/stream?after={theirs[0].id}", headers={"Last-Event-ID": mine.id}
+        ).text
+    for answer in (foreign, unknown, both):
+        assert "event:" not in answer and "€3.00" not in answer and "€5.00" not in answer
+        assert set(event_ids(answer)) == {mine.id}
 
 
 # -- the live stream over a real server ----------------------------------------------------------

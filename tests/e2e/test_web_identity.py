@@ -5,16 +5,27 @@ two-step verification, sessions and devices) and the step-up an idle session nee
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
+from litestar.middleware.session.server_side import ServerSideSessionBackend
 from pydantic import SecretStr
 
 from tests.conftest import FakeClock
-from tests.e2e.web_kit import Browser, WebBank, csrf_of, field_error, form_error, web_bank
+from tests.e2e.web_kit import (
+    Browser,
+    WebBank,
+    csrf_of,
+    field_error,
+    form_error,
+    form_key_of,
+    web_bank,
+)
 from tests.integration.identity_kit import (
     CONTEXT,
     PASSWORD,
@@ -29,6 +40,7 @@ from tests.integration.identity_kit import (
 from walletbridge.bootstrap import build
 from walletbridge.config import Environment, Settings
 from walletbridge.domain.identity import AuthenticationRequired
+from walletbridge.entrypoints.web.security import SESSION_COOKIE
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -81,6 +93,39 @@ def current_session_of(html: str) -> str:
     match = re.search(r'data-session-id="([0-9a-f-]+)" data-current="true"', html)
     assert match, "no session is marked as this device"
     return match.group(1)
+
+
+def session_backend(browser: Browser) -> ServerSideSessionBackend:
+    """The app's own session backend (sessions are sealed in the store, so only it reads them)."""
+    for layer in browser.client.app.middleware:
+        backend = getattr(layer, "kwargs", {}).get("backend")
+        if isinstance(backend, ServerSideSessionBackend):
+            return backend
+    raise AssertionError("the app has no server-side sessions")
+
+
+def session_data(browser: Browser) -> dict[str, Any]:
+    """What the server keeps in ``browser``'s session."""
+    session_id = browser.client.cookies.get(SESSION_COOKIE)
+    assert session_id, "the browser has no session yet"
+    backend = session_backend(browser)
+    store = backend.config.get_store_from_app(browser.client.app)
+    with browser.client.portal() as portal:
+        raw = portal.call(backend.get, session_id, store)
+    return backend.deserialize_data(raw) if raw else {}
+
+
+def plant_in_session(browser: Browser, **values: object) -> None:
+    """Put ``values`` into ``browser``'s session, as an earlier visitor of the same browser (or
+    a page not under test here) might have left them."""
+    session_id = browser.client.cookies.get(SESSION_COOKIE)
+    assert session_id, "the browser has no session yet"
+    backend = session_backend(browser)
+    store = backend.config.get_store_from_app(browser.client.app)
+    data = backend.serialize_data({**session_data(browser), **values})
+    with browser.client.portal() as portal:
+        portal.call(backend.set, session_id, data, store)
+    assert session_data(browser).items() >= values.items()
 
 
 def start_signup(guest: Browser, contact: str, locale: str = "en") -> None:
@@ -143,6 +188,31 @@ def test_sign_up_with_the_code_read_from_the_development_mailbox_signs_the_perso
     settings = guest.get("/settings")
     assert settings.status_code == 200
     assert "Mei Lin" in settings.text and f"@{handle}" in settings.text and email in settings.text
+
+
+def test_signing_up_starts_a_fresh_session_so_nothing_left_in_it_before_survives(
+    bank: WebBank, guest: Browser
+) -> None:
+    email, handle = f"{unique()}@example.com", unique("mei")
+    start_signup(guest, email)
+    code = code_sent_to(bank.app, bank.tenant, email)  # type: ignore[arg-type]
+    token = csrf_of(guest.get("/signup/complete").text)  # showing a page shows its flashes
+    plant_in_session(guest, probed_recipients=["@someone-else"], flash=[{"msgid": "Left over"}])
+    before = guest.client.cookies.get(SESSION_COOKIE)
+    done = guest.client.post(
+        "/signup/complete",
+        data={**signup_details(code, handle), "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert guest.client.cookies.get(SESSION_COOKIE) != before
+    kept = session_data(guest)
+    assert "probed_recipients" not in kept and "signup" not in kept
+    assert [item["msgid"] for item in kept["flash"]] == ["Welcome, {name}. Your wallet is open."]
+    assert kept["locale"] == "en"
+    home = guest.get("/")
+    assert home.status_code == 200 and "Welcome, Mei Lin" in home.text
+    assert "Left over" not in home.text
 
 
 def test_a_wrong_code_is_shown_next_to_the_code_keeping_everything_but_the_secrets(
@@ -264,6 +334,10 @@ def test_the_mailbox_shows_the_newest_message_first_as_escaped_text(
     start_signup(guest, email)
     bank.app.notifications.deliver_pending()
     page = guest.get(f"/dev/mailbox?address={email}").text
+    # Phone numbers go in the same field, so the browser must not offer only email addresses.
+    assert 'name="address" type="text" value="' in page and 'autocomplete="off"' in page
+    assert 'autocomplete="email"' not in page
+    assert "exists only in development and test" in page
     newest = code_sent_to(bank.app, bank.tenant, email)  # type: ignore[arg-type]
     shown = re.findall(r"verification code is (\d{6})", page)
     assert len(shown) == 2 and shown[0] == newest
@@ -333,6 +407,9 @@ def test_a_password_reset_sets_the_new_password_once_and_signs_out_everywhere(
     )
     assert weak.status_code == 422 and field_error(weak.text, "new_password")
     assert field_error(weak.text, "token") is None
+    # The code is a secret like the password: never echoed; the page says to paste it again.
+    assert token not in weak.text and 'name="token" type="text" value=""' in weak.text
+    assert "copy it again" in weak.text
     done = guest.post("/password-reset/complete", {"token": token, "new_password": NEW_PASSWORD})
     assert done.status_code == 303 and done.headers["location"] == "/signin"
     assert signed_in.get("/settings", follow_redirects=False).status_code == 303
@@ -341,6 +418,23 @@ def test_a_password_reset_sets_the_new_password_once_and_signs_out_everywhere(
     assert "not valid any more" in (field_error(again.text, "token") or "")
     refused = guest.post("/signin", {"login": member.handle, "password": PASSWORD})
     assert refused.status_code == 401
+    guest.sign_in(member, NEW_PASSWORD)
+
+
+def test_a_password_reset_leaves_this_browser_a_fresh_session_under_a_new_id(
+    bank: WebBank, guest: Browser, member: Person
+) -> None:
+    start_signup(guest, f"{unique()}@example.com")  # a sign-up left half done in this browser
+    guest.post("/password-reset", {"login": member.handle})
+    plant_in_session(guest, probed_recipients=["@someone-else"])
+    before = guest.client.cookies.get(SESSION_COOKIE)
+    token = reset_token_sent_to(bank, member.email)
+    done = guest.post("/password-reset/complete", {"token": token, "new_password": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/signin"
+    assert guest.client.cookies.get(SESSION_COOKIE) != before
+    kept = session_data(guest)
+    assert "probed_recipients" not in kept and "signup" not in kept
+    assert guest.get("/signup/complete", follow_redirects=False).headers["location"] == "/signup"
     guest.sign_in(member, NEW_PASSWORD)
 
 
@@ -395,6 +489,36 @@ def test_changing_the_password_keeps_this_browser_and_signs_out_the_others(
         other.sign_in(member, NEW_PASSWORD)
     finally:
         other.close()
+
+
+def test_guesses_at_the_current_password_are_throttled_like_logins(
+    bank: WebBank, signed_in: Browser
+) -> None:
+    bank.clock.advance(bank.app.settings.session_idle_seconds + 1)  # stale: the step-up asks
+    limit = bank.app.settings.rate_login_per_5_minutes
+    for attempt in range(limit):
+        wrong = signed_in.post(
+            "/settings/password",
+            {"current_password": f"guess-{attempt}", "new_password": NEW_PASSWORD},
+        )
+        assert wrong.status_code == 401
+    right = signed_in.post(
+        "/settings/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    assert right.status_code == 429
+    assert (field_error(right.text, "current_password") or "").startswith("Too many attempts")
+    assert PASSWORD not in right.text
+    # The step-up counts in the same bucket: no extra guesses by switching forms.
+    stepup = signed_in.post(
+        "/settings/two-step/enable", {"stepup": "1", "stepup_password": PASSWORD}, page="/settings"
+    )
+    assert stepup.status_code == 429
+    assert (field_error(stepup.text, "stepup_password") or "").startswith("Too many attempts")
+    bank.clock.advance(300)
+    later = signed_in.post(
+        "/settings/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    assert later.status_code == 303
 
 
 # --- two-step verification ---------------------------------------------------------------------
@@ -480,6 +604,74 @@ def test_new_recovery_codes_replace_the_old_ones_and_turning_it_off_needs_a_code
         assert answer.status_code == 303 and answer.headers["location"] == "/"
     finally:
         plain.close()
+
+
+def test_confirming_two_step_twice_points_to_new_recovery_codes_instead_of_losing_them(
+    bank: WebBank, signed_in: Browser
+) -> None:
+    setup = signed_in.post("/settings/two-step/enable", {}, page="/settings/two-step")
+    device = Authenticator(totp_secret_of(setup.text), bank.clock)
+    sent = {**hidden_fields(setup.text), "code": device.code()}
+    first = signed_in.post("/settings/two-step/confirm", sent, page="/settings")
+    codes = recovery_codes_of(first.text)
+    assert first.status_code == 200 and len(codes) == 10
+    again = signed_in.post("/settings/two-step/confirm", sent, page="/settings")  # reload
+    assert again.status_code == 409
+    notice = again.text.split('id="codes-notice"', 1)[1].split("</div>", 1)[0]
+    assert "already on" in notice
+    assert "If you did not save your recovery codes, make new ones now." in notice
+    assert 'href="/settings/two-step/recovery-codes"' in notice
+    assert not any(code in again.text for code in codes)
+    assert 'id="codes-notice"' not in signed_in.get("/settings/two-step").text
+    bank.clock.advance(30)
+    form = signed_in.get("/settings/two-step/recovery-codes").text
+    made = signed_in.post(
+        "/settings/two-step/recovery-codes",
+        {"code": device.code(), "idempotency_key": form_key_of(form)},
+    )
+    assert made.status_code == 200 and len(recovery_codes_of(made.text)) == 10
+
+
+def test_replacing_the_recovery_codes_twice_with_one_form_says_so_and_counts_no_failure(
+    bank: WebBank, signed_in: Browser, member: Person
+) -> None:
+    device, _ = enable_totp(bank, signed_in)
+    form = signed_in.get("/settings/two-step/recovery-codes").text
+    key = form_key_of(form)
+    sent = {"code": device.code(), "idempotency_key": key}
+    first = signed_in.post("/settings/two-step/recovery-codes", sent)
+    codes = recovery_codes_of(first.text)
+    assert first.status_code == 200 and len(codes) == 10
+    assert key in session_data(signed_in)["recovery_code_forms"]
+    assert not any(code in json.dumps(session_data(signed_in)) for code in codes)
+    for _ in range(6):  # reloads of the codes page, more than the 5 wrong codes that lock out
+        again = signed_in.post("/settings/two-step/recovery-codes", sent)
+        assert again.status_code == 409
+        assert "If you did not save your recovery codes, make new ones now." in again.text
+        assert not any(code in again.text for code in codes)
+    # None of the resubmissions counted as a wrong code: the account is not locked.
+    bank.clock.advance(30)
+    fresh = signed_in.get("/settings/two-step/recovery-codes").text
+    assert form_key_of(fresh) != key
+    wrong = signed_in.post(
+        "/settings/two-step/recovery-codes",
+        {"code": device.wrong_code(), "idempotency_key": form_key_of(fresh)},
+    )
+    assert wrong.status_code == 401 and 'id="resubmit-hint"' in wrong.text
+    assert f'value="{form_key_of(fresh)}"' in wrong.text
+    made = signed_in.post(
+        "/settings/two-step/recovery-codes",
+        {"code": device.code(), "idempotency_key": form_key_of(fresh)},
+    )
+    assert made.status_code == 200 and recovery_codes_of(made.text)
+    assert codes[0] not in made.text
+    with_old = Browser(bank)
+    try:
+        with_old.post("/signin", {"login": member.handle, "password": PASSWORD})
+        refused = with_old.post("/signin/second-factor", {"recovery_code": codes[0]})
+        assert refused.status_code == 401  # the first replacement's codes were replaced again
+    finally:
+        with_old.close()
 
 
 # --- step-up -------------------------------------------------------------------------------------

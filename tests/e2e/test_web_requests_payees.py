@@ -113,11 +113,13 @@ def test_a_request_is_seen_by_the_payer_and_paid_once(bank: WebBank, opened: lis
     again = paying.post(f"/requests/{asked[0].id}/accept", values, page="/requests")
     assert paid.status_code == again.status_code == 303
     assert paid.headers["location"] == again.headers["location"]
-    assert paid.headers["location"].startswith("/history/")
+    assert paid.headers["location"].startswith("/history/transfer/")
     assert posted(bank, alice) == 1200
     assert posted(bank, bob) == 10_000 - 1200 - fee.amount_minor
     assert requests_of(bank, bob, incoming=True)[0].status is RequestStatus.PAID
     assert "Paid €12.00 to User " in paying.get("/requests").text
+    line = paying.get(paid.headers["location"])
+    assert line.status_code == 200 and f"To @{alice.handle}" in line.text
 
 
 def test_the_payer_declines_and_the_requester_cancels(bank: WebBank, opened: list[Browser]) -> None:
@@ -204,6 +206,27 @@ def test_a_request_form_keeps_its_values_on_errors_and_a_double_click_asks_once(
     assert len(requests_of(bank, alice, incoming=False)) == 1
 
 
+def test_a_refused_request_comes_back_with_a_fresh_key_and_the_corrected_form_goes_through(
+    bank: WebBank, opened: list[Browser]
+) -> None:
+    alice, bob = bank.customer(), bank.customer()
+    asking = signed_in(bank, opened, alice)
+    spent = form_key_of(asking.get("/requests/new").text)
+    form = {"to": "nobody@example.com", "amount": "3.00", "currency": "EUR", "note": "Cinema"}
+    refused = asking.post("/requests/new", {**form, "idempotency_key": spent}, page="/requests")
+    assert refused.status_code == 422 and field_error(refused.text, "to")
+    fresh = form_key_of(refused.text)
+    assert fresh != spent  # the refused submission spent its key
+    corrected = {**form, "to": bob.handle, "idempotency_key": fresh}
+    made = asking.post("/requests/new", corrected, page="/requests")
+    assert made.status_code == 303 and made.headers["location"] == "/requests"
+    [asked] = requests_of(bank, alice, incoming=False)
+    assert asked.payer_handle == bob.handle and asked.note == "Cinema"
+    # The spent key stays spent: a repeat of the refused form makes nothing.
+    repeat = asking.post("/requests/new", {**corrected, "idempotency_key": spent}, page="/requests")
+    assert repeat.status_code == 303 and len(requests_of(bank, alice, incoming=False)) == 1
+
+
 def test_paying_a_request_from_an_idle_session_steps_up_first(
     bank: WebBank, opened: list[Browser]
 ) -> None:
@@ -281,6 +304,23 @@ def test_adding_a_payee_refuses_in_place_and_a_double_click_adds_once(
     assert nameless.status_code == 422
     assert field_error(nameless.text, "nickname") == "This field is required."
     assert len(payees_of(bank, alice)) == 1
+
+
+def test_a_refused_payee_comes_back_with_a_fresh_key_and_the_corrected_form_adds_it(
+    bank: WebBank, opened: list[Browser]
+) -> None:
+    alice, bob = bank.customer(), bank.customer()
+    browser = signed_in(bank, opened, alice)
+    spent = form_key_of(browser.get("/payees").text)
+    form = {"to": "nobody_here", "nickname": "Bob", "idempotency_key": spent}
+    refused = browser.post("/payees", form, page="/payees")
+    assert refused.status_code == 422 and field_error(refused.text, "to")
+    assert 'value="Bob"' in refused.text
+    fresh = form_key_of(refused.text)
+    assert fresh != spent
+    added = browser.post("/payees", {**form, "to": bob.handle, "idempotency_key": fresh})
+    assert added.status_code == 303
+    assert [p.payee.nickname for p in payees_of(bank, alice)] == ["Bob"]
 
 
 def test_nobody_else_can_see_rename_delete_or_pay_a_payee(

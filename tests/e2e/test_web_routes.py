@@ -845,9 +845,12 @@ def walk_as(
 ) -> Callable[[str, dict[str, str]], httpx.Response]:
     """GET each of ``gets`` in ``browser``; returns a poster for the pages POSTs render."""
     for url in gets:
-        answer = browser.get(url, follow_redirects=False)
-        walked.visits.append(Visit(who, "GET", url, answer))
         route = route_for(world.routes, "GET", url)
+        # Fragments are fetched as htmx fetches them (the look-up and the quote answer only that).
+        htmx = route is not None and ROUTES.get(route.name) is Access.FRAGMENT
+        headers = {"HX-Request": "true"} if htmx else None
+        answer = browser.get(url, headers=headers, follow_redirects=False)
+        walked.visits.append(Visit(who, "GET", url, answer))
         if route is not None and answer.status_code < 500:
             walked.covered.add(route.name)
     token = token_of(browser)
@@ -1039,7 +1042,8 @@ def test_no_link_form_or_redirect_carries_a_secret(world: World, walked: Walked)
     secrets_known = {PASSWORD, NEW_PASSWORD, reset}
     problems = []
 
-    for answer in [*world.responses, *(visit.answer for visit in walked.visits)]:
+    scanned = [*world.responses, *(visit.answer for visit in walked.visits)]
+    for answer in scanned:
         where = f"{answer.request.method} {answer.request.url.path}"
         for header in ("location", "hx-redirect"):
             target = answer.headers.get(header, "")
@@ -1062,7 +1066,8 @@ def test_no_link_form_or_redirect_carries_a_secret(world: World, walked: Walked)
                 problems.append(f"{where}: a GET form sends {risky} in its URL")
 
     assert problems == [], "\n".join(sorted(set(problems)))
-    assert len(world.responses) > 100
+    # The walk alone gives every page; what other tests of the module did before adds more.
+    assert len(scanned) > 60
     assert not any("token=" in t or "http" in t for t in sent)  # the code, not a link, is sent
 
 

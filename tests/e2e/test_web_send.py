@@ -1,7 +1,8 @@
 """Sending money through the web pages, on both engines: the form, the recipient look-up and the
 fee quote (htmx fragments), the confirm page with its idempotency key, the payment and where it
 lands, refusals next to their fields with nothing paid, a double click and two concurrent
-submissions paying once, and the step-up of an idle session keeping the payment."""
+submissions paying once, and the step-up of an idle session keeping the payment. The look-up and
+the quote answer htmx only: a plain GET (a cross-site navigation) spends no look-up."""
 
 from __future__ import annotations
 
@@ -102,6 +103,11 @@ def hidden_fields(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', part))
 
 
+def htmx_get(browser: Browser, path: str, **params: str) -> httpx.Response:
+    """A GET as htmx sends it from the send form."""
+    return browser.get(path, params=params, headers={"HX-Request": "true"})
+
+
 def text_of(html: str, element_id: str) -> str:
     match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
     assert match, f"no #{element_id} on the page"
@@ -131,7 +137,9 @@ def test_a_payment_goes_form_confirm_execute_and_moves_the_money_once(
     assert done.status_code == 303
     sent = payments_out(bank, alice)
     assert len(sent) == 1 and sent[0]["note"] == "Pizza"
-    assert done.headers["location"] == f"/history/{sent[0]['id']}"
+    assert done.headers["location"] == f"/history/transfer/{sent[0]['transfer_id']}"
+    line = browser.get(done.headers["location"], follow_redirects=False)
+    assert line.headers["location"] == f"/history/{sent[0]['id']}"
     assert posted(bank, alice) == 10_000 - 1234 - fee.amount_minor
     assert posted(bank, bob) == 1234
     assert "Sent €12.34 to User " in browser.get("/send").text
@@ -248,22 +256,18 @@ def test_the_quote_fragment_shows_the_fee_the_service_charges(
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
     browser = signed_in(bank, opened, alice)
-    answer = browser.get(
-        "/send/quote", params={"to": bob.email, "amount": "250.00", "currency": "EUR"}
-    )
+    answer = htmx_get(browser, "/send/quote", to=bob.email, amount="250.00", currency="EUR")
     fee = service_fee(bank, alice, bob, 25_000)
     assert fee.amount_minor == 125  # 50 basis points
     assert answer.status_code == 200 and "<html" not in answer.text
     assert text_of(answer.text, "quote-fee") == "€1.25"
     assert text_of(answer.text, "quote-total") == "€251.25"
-    bad = browser.get("/send/quote", params={"to": bob.email, "amount": "1.001", "currency": "EUR"})
+    bad = htmx_get(browser, "/send/quote", to=bob.email, amount="1.001", currency="EUR")
     assert "EUR amounts have at most 2 decimal places." in bad.text
     chinese = Browser(bank, language="zh-CN")
     opened.append(chinese)
     chinese.sign_in(alice)
-    answer = chinese.get(
-        "/send/quote", params={"to": bob.email, "amount": "1234.50", "currency": "EUR"}
-    )
+    answer = htmx_get(chinese, "/send/quote", to=bob.email, amount="1234.50", currency="EUR")
     total = 123_450 + service_fee(bank, alice, bob, 123_450).amount_minor
     assert text_of(answer.text, "quote-total") == f"€{total // 100:,}.{total % 100:02d}"
 
@@ -273,23 +277,68 @@ def test_the_lookup_fragment_names_the_recipient_masked_and_is_limited(
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
     browser = signed_in(bank, opened, alice)
-    found = browser.get("/send/lookup", params={"to": bob.phone})
+    found = htmx_get(browser, "/send/lookup", to=bob.phone)
     assert 'data-state="found"' in found.text
     assert f"Wallet found: User {bob.handle[0]}." in found.text
     assert bob.handle not in found.text, "the full name and handle stay hidden"
-    missing = browser.get("/send/lookup", params={"to": "nobody@example.com"})
+    missing = htmx_get(browser, "/send/lookup", to="nobody@example.com")
     assert "No wallet found for this recipient." in missing.text
-    assert (
-        "You cannot pay yourself." in browser.get("/send/lookup", params={"to": alice.email}).text
-    )
+    assert "You cannot pay yourself." in htmx_get(browser, "/send/lookup", to=alice.email).text
     # New recipients count against the limit; asking again about a known one does not.
     for n in range(LOOKUP_LIMIT - 3):
-        browser.get("/send/lookup", params={"to": f"probe{n}@example.com"})
-    assert 'data-state="found"' in browser.get("/send/lookup", params={"to": bob.phone}).text
-    limited = browser.get("/send/lookup", params={"to": "one-more@example.com"})
+        htmx_get(browser, "/send/lookup", to=f"probe{n}@example.com")
+    assert 'data-state="found"' in htmx_get(browser, "/send/lookup", to=bob.phone).text
+    limited = htmx_get(browser, "/send/lookup", to="one-more@example.com")
     assert 'data-state="limited"' in limited.text and "Too many attempts" in limited.text
     refused = confirm(browser, "another@example.com", "1.00")
     assert refused.status_code == 429 and "Too many attempts" in (form_error(refused.text) or "")
+
+
+def test_a_plain_get_of_the_lookup_or_the_quote_spends_no_lookup_and_goes_to_the_form(
+    bank: WebBank, opened: list[Browser]
+) -> None:
+    alice, bob = bank.customer(funded_minor=10_000), bank.customer()
+    browser = signed_in(bank, opened, alice)
+    # What a cross-site page could make the browser do: top-level GETs, cookie included.
+    for n in range(LOOKUP_LIMIT + 1):
+        looked = browser.get(
+            "/send/lookup", params={"to": f"x{n}@example.com"}, follow_redirects=False
+        )
+        quoted = browser.get(
+            "/send/quote",
+            params={"to": f"y{n}@example.com", "amount": "1.00", "currency": "EUR"},
+            follow_redirects=False,
+        )
+        for answer in (looked, quoted):
+            assert answer.status_code == 303 and answer.headers["location"] == "/send"
+    # The allowance is whole: htmx asks about new recipients and gets answers, not "too many".
+    found = htmx_get(browser, "/send/lookup", to=bob.handle)
+    assert 'data-state="found"' in found.text
+    quote = htmx_get(browser, "/send/quote", to=bob.email, amount="2.00", currency="EUR")
+    total = eur(200) + service_fee(bank, alice, bob, 200)
+    assert text_of(quote.text, "quote-total") == f"€{total.to_decimal_string()}"
+    assert 'data-state="missing"' in htmx_get(browser, "/send/lookup", to="z@example.com").text
+
+
+def test_the_amount_field_is_described_by_what_is_available(
+    bank: WebBank, opened: list[Browser]
+) -> None:
+    alice = bank.customer(funded_minor=10_000)
+    browser = signed_in(bank, opened, alice)
+    html = browser.get("/send").text
+    amount = re.search(r'<input[^>]*id="f-amount"[^>]*>', html)
+    assert amount, "the send form has an amount field"
+    described = re.search(r'aria-describedby="([^"]*)"', amount.group(0))
+    assert described and described.group(1).split() == ["f-amount-help", "available-balances"]
+    assert re.search(r'id="available-balances"[^>]*>\s*Available: €100.00', html)
+    refused = confirm(browser, "nobody_here", "abc").text
+    amount = re.search(r'<input[^>]*id="f-amount"[^>]*>', refused)
+    assert amount and 'aria-describedby="f-amount-help available-balances f-amount-error"' in (
+        amount.group(0)
+    )
+    # The request form shows no balances, so its amount field points at none.
+    asking = browser.get("/requests/new").text
+    assert "available-balances" not in asking
 
 
 def test_an_idle_session_steps_up_with_the_password_and_pays_once(
@@ -445,5 +494,5 @@ def test_replayed_refusals_are_shown_with_their_own_classes_message() -> None:
     assert refusal_message(funds).msgid.startswith("Your balance is not enough")
     assert field_for(funds) == "amount"
     unknown = outcome_refusal(Outcome(422, {"code": "something-new", "detail": "No."}))
-    assert refusal_message(unknown).msgid == "The payment was refused."
+    assert refusal_message(unknown).msgid == "That was refused."
     assert all(not issubclass(c, ReplayedRefusal) for cs in error_classes().values() for c in cs)

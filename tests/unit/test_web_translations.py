@@ -188,6 +188,8 @@ def test_a_translated_message_is_filled_in_with_its_values() -> None:
     assert "EUR" in chinese
     assert "{" not in chinese
     assert chinese != translate("en", message)
+    # The limit's name is the code's own English word, translated too.
+    assert "daily" not in chinese
 
 
 @pytest.mark.parametrize("folder", ["zh_CN", "en"])

@@ -35,7 +35,10 @@ class FeeSchedule:
         for name in ("fixed_minor", "basis_points", "minimum_minor"):
             value = getattr(self, name)
             if type(value) is not int or value < 0:
-                raise InvalidFeeSchedule(reason=f"{name} is a non-negative whole number")
+                raise InvalidFeeSchedule(
+                    reason="the fixed fee, basis points and minimum are non-negative whole numbers",
+                    field=name,
+                )
         if self.basis_points > MAX_BASIS_POINTS:
             raise InvalidFeeSchedule(reason="basis_points is at most 10000 (100 %)")
         if self.maximum_minor is not None and self.maximum_minor < self.minimum_minor:

@@ -120,7 +120,7 @@ class PasswordRejected(IdentityError):
 
 class PasswordResetInvalid(IdentityError):
     code = "password-reset-invalid"
-    template = "This password reset link is not valid any more; ask for a new one."
+    template = "This password reset code is not valid any more; ask for a new one."
 
 
 class ProfileInvalid(IdentityError):

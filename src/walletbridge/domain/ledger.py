@@ -114,7 +114,7 @@ class NewAccount:
             raise InvalidAccount(reason="a sharded account cannot have a ceiling")
         for name, value in (("floor", self.floor_minor), ("ceiling", self.ceiling_minor)):
             if value is not None and abs(value) > MAX_POSTING_MINOR:
-                raise InvalidAccount(reason=f"{name} is out of range")
+                raise InvalidAccount(reason="the floor or the ceiling is out of range", field=name)
         if (
             self.floor_minor is not None
             and self.ceiling_minor is not None

@@ -186,7 +186,9 @@ class PaymentRequestService:
             note=asked.note,
         )
         if fee.currency.code != asked.currency:
-            raise InvalidPayment(reason=f"the fee is in {asked.currency}")
+            raise InvalidPayment(
+                reason="the fee must be in the request's currency", currency=asked.currency
+            )
         plan = self._payments.plan(actor, order, payee=requester)
 
         def work(uow: UnitOfWork, now_us: int) -> Outcome:

@@ -263,7 +263,9 @@ class WalletService:
             tier = summary.kyc_tier if summary is not None else 0
             limits = {t.currency: t for t in uow.wallets.tier_limits(actor.tenant_id, tier)}
             if code not in limits:
-                raise InvalidPayment(reason=f"there is no {code} limit to lower")
+                raise InvalidPayment(
+                    reason="there is no limit in this currency to lower", currency=code
+                )
             override = uow.wallets.daily_override(actor.tenant_id, actor.user_id, code)
             current = (
                 limits[code].daily_minor

@@ -316,7 +316,11 @@ def _reset_routes(container: Container) -> list[HTTPRouteHandler]:
             **PUBLIC_ERRORS,
             400: BAD_REQUEST,
             404: TENANT_NOT_FOUND,
-            422: problem(422, "password-reset-invalid", "This password reset link is not valid."),
+            422: problem(
+                422,
+                "password-reset-invalid",
+                "This password reset code is not valid any more; ask for a new one.",
+            ),
         },
     )
     def complete_reset(

@@ -25,6 +25,7 @@ from walletbridge.entrypoints.api.identity_schemas import (
     BAD_REQUEST,
     BLOCKED,
     CREDENTIALS,
+    RATE_LIMITED,
     RECOVERY_EXAMPLE,
     SECURITY,
     SESSION_ID,
@@ -144,12 +145,16 @@ def _profile_routes(container: Container) -> list[HTTPRouteHandler]:
         status_code=204,
         tags=[TAG_PROFILE],
         summary="Change my password",
-        description="Needs the current password; signs out every other session.",
+        description=(
+            "Needs the current password; signs out every other session. Guesses of the current "
+            "password count against the same limit as re-authentication."
+        ),
         responses={
             **SIGNED_IN_ERRORS,
             400: BAD_REQUEST,
             401: CREDENTIALS,
             422: problem(422, "password-rejected", "Choose another password: use 10 characters."),
+            429: RATE_LIMITED,
         },
         **common,
     )
@@ -166,6 +171,7 @@ def _profile_routes(container: Container) -> list[HTTPRouteHandler]:
             ),
         ],
     ) -> None:
+        container.throttle.check_login(actor.tenant_id, f"reauth:{actor.user_id}")
         identity.change_password(actor, data.current_password, data.new_password)
 
     return [show_me, update_me, change_password]

@@ -105,10 +105,33 @@ def translate(locale: str, message: str | Msg, **values: object) -> str:
     if not values:
         return text
     shown = {name: _shown(locale, name, value) for name, value in values.items()}
+    text, message = (_paired(locale, t, values, shown) for t in (text, message))
     try:
         return text.format(**shown)
     except (KeyError, IndexError, ValueError):
         return message.format(**shown)
+
+
+_PAIR = re.compile(r"\{([a-z_]+)\} \{currency\}")
+
+
+def _paired(locale: str, text: str, values: Mapping[str, object], shown: dict[str, object]) -> str:
+    """Messages that name an amount and its currency apart ("{remaining} {currency}") show them
+    as one formatted amount: "€12.00", "¥12.00"."""
+
+    def join(match: re.Match[str]) -> str:
+        name, currency = match.group(1), values.get("currency")
+        amount = values.get(name)
+        if (
+            isinstance(amount, str)
+            and isinstance(currency, str)
+            and _AMOUNT_VALUE.fullmatch(f"{amount} {currency}")
+        ):
+            shown[f"{name}_with_currency"] = Formatter(locale).decimal_amount(amount, currency)
+            return "{" + name + "_with_currency}"
+        return match.group(0)
+
+    return _PAIR.sub(join, text)
 
 
 def _shown(locale: str, name: str, value: object) -> object:

@@ -1,6 +1,7 @@
 """What the money pages (send, requests to pay, payees) share: reading a recipient, an amount and
 a note from a form; the person's currencies; how a recipient's name is shown; the limit on
-recipient look-ups; waiting out a double click; the step-up; and where a payment's page is.
+recipient look-ups; waiting out a double click; the step-up; where a payment's page is; and how
+an htmx fragment is rendered (``fragment``, also used by the dashboard and the live feed).
 
 Look-ups reveal whether a contact has a wallet, so each *new* recipient a session asks about
 (look-up, quote, confirm, request, payee) counts against a per-person limit; asking again about
@@ -16,7 +17,6 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar.response import Template
@@ -28,12 +28,11 @@ from walletbridge.domain.errors import DomainError
 from walletbridge.domain.money import Money, MoneyError, parse_amount
 from walletbridge.domain.payments import MAX_NOTE_CHARS, RecipientRef, RequestInFlight
 from walletbridge.domain.throttle import RateLimited
-from walletbridge.entrypoints.web.context import TOKEN_KEY, Msg, Visitor, translate
+from walletbridge.entrypoints.web.context import TOKEN_KEY, Msg, Visitor, plural, translate
 from walletbridge.entrypoints.web.errors import error_page
 from walletbridge.entrypoints.web.forms import Form
 from walletbridge.entrypoints.web.i18n import Formatter
 from walletbridge.entrypoints.web.refusals import refusal_message
-from walletbridge.services.history import HistoryFilter
 from walletbridge.services.idempotency import Outcome
 
 LOOKUP_LIMIT = 20
@@ -43,7 +42,6 @@ PROBED_KEPT = 40
 IN_FLIGHT_WAIT_SECONDS = 5.0
 IN_FLIGHT_POLL_SECONDS = 0.1
 ONCE_WINDOW_SECONDS = 3600
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def recipient_ref(text: str) -> RecipientRef:
@@ -195,36 +193,13 @@ def submitted_once(container: Container, actor: Actor, key: str) -> bool:
     return True
 
 
-def payment_path(container: Container, actor: Actor, outcome: Outcome) -> str:
-    """The history page of a payment just made: the payer's history line of the transfer (the
-    answer names the transfer; the history pages name lines, as ``/transactions/{id}`` does)."""
-    body = outcome.body
-    transfer_id = str(body.get("id", ""))
-    amount = body.get("amount")
-    currency = amount.get("currency") if isinstance(amount, dict) else None
-    counterparty = body.get("counterparty")
-    handle = counterparty.get("handle") if isinstance(counterparty, dict) else None
-    at_us = _microseconds(str(body.get("created_at", "")))
-    where = HistoryFilter(
-        since_us=at_us,
-        until_us=None if at_us is None else at_us + 1,
-        counterparty_handle=handle if isinstance(handle, str) else None,
-        currency=currency if isinstance(currency, str) else None,
-    )
-    page = container.wallets.history.page(actor, where, limit=20)
-    for item in page.items:
-        if item.get("transfer_id") == transfer_id:
-            return f"/history/{uuid.UUID(str(item['id']))}"
-    return "/history"
-
-
-def _microseconds(text: str) -> int | None:
+def payment_path(outcome: Outcome) -> str:
+    """The page of a payment just made: ``/history/transfer/{id}``, which finds the person's own
+    history line of the transfer (the answer names the transfer; the history pages name lines)."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return f"/history/transfer/{uuid.UUID(str(outcome.body.get('id', '')))}"
     except ValueError:
-        return None
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return "/history"
 
 
 # -- showing ------------------------------------------------------------------------------
@@ -291,16 +266,31 @@ def step_up(container: Container, visitor: Visitor, actor: Actor, form: Form) ->
 # -- fragments -------------------------------------------------------------------------------
 
 
+def fragment_values(locale: str) -> dict[str, Any]:
+    """What a fragment template needs: the page's translation functions (``_``/``t`` and
+    ``ngettext``), ``fmt`` and ``locale``. No layout, and no flash messages taken from the
+    session: a fragment fetched in the background must not eat another page's message."""
+
+    def gettext(message: str | Msg, **values: object) -> str:
+        return translate(locale, message, **values)
+
+    def ngettext(singular: str, plural_: str, n: int, **values: object) -> str:
+        return plural(locale, singular, plural_, n, **values)
+
+    return {
+        "_": gettext,
+        "t": gettext,
+        "ngettext": ngettext,
+        "fmt": Formatter(locale),
+        "locale": locale,
+    }
+
+
 def fragment(visitor: Visitor, template: str, *, status: int = 200, **values: Any) -> Template:
-    """A piece of a page for htmx: no layout, and it leaves pending flash messages alone."""
-    locale = visitor.locale
-
-    def gettext(message: str | Msg, **more: object) -> str:
-        return translate(locale, message, **more)
-
+    """A piece of a page for htmx, rendered with ``fragment_values``; never cached."""
     return Template(
         template_name=template,
-        context={"_": gettext, "t": gettext, "fmt": visitor.fmt, "locale": locale, **values},
+        context={**fragment_values(visitor.locale), **values},
         status_code=status,
         headers={"Cache-Control": "no-store", "Vary": "Cookie, Accept-Language"},
     )

@@ -7,16 +7,25 @@ the relay has delivered them. Each item becomes one translated sentence ("Receiv
 raw data.
 
 The stream is an async generator that never holds a database connection while it waits: every
-poll and every session check borrows a connection in a worker thread and gives it back. It
-starts after the newest item at connect time (or after ``Last-Event-ID``, the last item a
-reconnecting browser saw), polls about every second, and sends per new item an ``activity``
-event (the item's HTML, id = item id) and, when money moved, a ``balance`` event the dashboard's
-balance card refreshes on. It re-checks the session about every 30 s and ends with a
-``signed-out`` event once the session was revoked (the page closes the source on that event, see
-``sse-close``); it sends a keep-alive comment when it has been quiet for about 15 s, so proxies
-keep the connection open; and it ends by itself after about five minutes (never before the
-session's idle window has passed, see ``StreamTiming.outlast_idle_window``), so no connection
-lives forever: the browser reconnects on its own, resuming from the last id.
+poll and every session check borrows a connection in a worker thread and gives it back. Where it
+starts: after ``Last-Event-ID`` (the last item a reconnecting browser saw), else after the item
+named by ``?after=`` (the newest item the page showed, which the page writes into its
+``sse-connect`` address, or ``start`` when it showed none), else after the newest item now; an id
+that is not one of the person's items counts as none. So an item that arrives between rendering
+the page and connecting, or between two connections, is still sent. Every message carries
+``id:`` = the last item the stream has delivered (the starting point until one comes), so the
+browser's ``Last-Event-ID`` is current whatever message it saw last.
+
+It polls about every second and sends per new item an ``activity`` event (the item's HTML, id =
+item id) and, when money moved, a ``balance`` event the dashboard's balance card refreshes on. It
+re-checks the session about every 30 s and ends with a ``signed-out`` event once the session was
+revoked (the page closes the source on that event, see ``sse-close``); it sends a keep-alive
+comment when it has been quiet for about 15 s, so proxies keep the connection open; and it ends
+by itself after about five minutes (never before the session's idle window has passed, see
+``StreamTiming.outlast_idle_window``), so no connection lives forever: the browser reconnects on
+its own, resuming from the last id. (When htmx replaces a failed source with a new one, the new
+one has no ``Last-Event-ID`` and starts from the page's ``after`` again; ``app.js`` drops an
+item the list already shows.)
 
 Re-checking the session reads the person's live sessions instead of authenticating again:
 authenticating records activity, and an open tab must not keep a session fresh (active enough
@@ -31,27 +40,31 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from html import escape
-from typing import Annotated, Any
+from typing import Annotated
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
 from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.outbox import ActivityCursorInvalid, ActivityItem, Scalar
-from walletbridge.entrypoints.web.context import Visitor, page, plural, translate
+from walletbridge.entrypoints.web.context import Visitor, page, translate
 from walletbridge.entrypoints.web.i18n import Formatter
+from walletbridge.entrypoints.web.money_forms import fragment_values
 
 PAGE_ITEMS = 100
 DASHBOARD_ITEMS = 5
 MONEY_KINDS = frozenset({"payment.received"})
 """Feed kinds that change the person's balance: the balance card refreshes on them."""
 NO_STORE = {"Cache-Control": "no-store"}
+FROM_START = "start"
+"""``?after=`` of a page that showed no feed item: every item in the feed is new to it."""
 
 
 @dataclass(frozen=True)
@@ -138,33 +151,6 @@ def _uuid(value: Scalar | None) -> str | None:
         return None
 
 
-def fragment_values(locale: str) -> dict[str, Any]:
-    """What a fragment template needs (no layout, and no flash messages taken from the
-    session: a fragment fetched in the background must not eat another page's message)."""
-
-    def gettext(message: Any, **values: object) -> str:
-        return translate(locale, message, **values)
-
-    def ngettext(singular: str, plural_: str, n: int, **values: object) -> str:
-        return plural(locale, singular, plural_, n, **values)
-
-    return {
-        "_": gettext,
-        "t": gettext,
-        "ngettext": ngettext,
-        "fmt": Formatter(locale),
-        "locale": locale,
-    }
-
-
-def fragment(visitor: Visitor, template: str, **values: Any) -> Template:
-    return Template(
-        template_name=template,
-        context={**fragment_values(visitor.locale), **values},
-        headers={**NO_STORE, "Vary": "Cookie, Accept-Language"},
-    )
-
-
 Render = Callable[[FeedLine], str]
 
 
@@ -187,6 +173,12 @@ def latest_lines(container: Container, actor: Actor, locale: str, limit: int) ->
     return [feed_line(item, locale) for item in reversed(items)]
 
 
+def stream_url(lines: list[FeedLine]) -> str:
+    """The ``sse-connect`` address of a page showing ``lines`` (newest first): the stream starts
+    after the newest of them, so nothing that arrives before it connects is missed."""
+    return "/activity/stream?" + urlencode({"after": lines[0].id if lines else FROM_START})
+
+
 class LiveFeed:
     """One browser's stream of its person's feed."""
 
@@ -205,18 +197,28 @@ class LiveFeed:
         self._timing = timing
         self._lifetime_seconds = timing.lifetime_for(container.settings.session_idle_seconds)
 
-    def starting_point(self, last_event_id: str | None) -> str | None:
-        """Where the stream starts: after the item the browser saw last if it is one of this
-        person's, else after the newest item now (None: the feed is empty)."""
-        feed, actor = self._container.notifications, self._actor
-        if last_event_id:
-            try:
-                feed.activity_for(actor.tenant_id, actor.user_id, last_event_id, 1)
-                return last_event_id
-            except ActivityCursorInvalid:
-                pass
-        newest = feed.activity_for(actor.tenant_id, actor.user_id, None, 1)
+    def starting_point(self, last_event_id: str | None, after: str | None = None) -> str | None:
+        """The item the stream starts after (None: from the start of the feed): the one the
+        browser saw last, else the one its page showed last (``FROM_START``: it showed none),
+        else the newest now. An id that is not one of this person's items counts as none."""
+        if last_event_id and self._is_theirs(last_event_id):
+            return last_event_id
+        if after == FROM_START:
+            return None
+        if after and self._is_theirs(after):
+            return after
+        newest = self._container.notifications.activity_for(
+            self._actor.tenant_id, self._actor.user_id, None, 1
+        )
         return newest[-1].id if newest else None
+
+    def _is_theirs(self, item_id: str) -> bool:
+        feed, actor = self._container.notifications, self._actor
+        try:
+            feed.activity_for(actor.tenant_id, actor.user_id, item_id, 1)
+        except ActivityCursorInvalid:
+            return False
+        return True
 
     def signed_in(self) -> bool:
         live = self._container.identity.sessions(self._actor)
@@ -233,9 +235,13 @@ class LiveFeed:
         return (items[-1].id if items else after), [(line, self._render(line)) for line in lines]
 
     async def events(self, after: str | None) -> AsyncIterator[ServerSentEventMessage]:
+        """The messages of the stream; each carries ``id`` = ``after``, the last item delivered
+        (the starting point before any), so the browser always resumes from the right place."""
         timing = self._timing
         started = checked = sent = time.monotonic()
-        yield ServerSentEventMessage(data=None, comment="connected", retry=timing.reconnect_ms)
+        yield ServerSentEventMessage(
+            data=None, comment="connected", id=after, retry=timing.reconnect_ms
+        )
         while True:
             await anyio.sleep(timing.poll_seconds)
             now = time.monotonic()
@@ -244,18 +250,20 @@ class LiveFeed:
             if now - checked >= timing.session_check_seconds:
                 checked = now
                 if not await anyio.to_thread.run_sync(self.signed_in):
-                    yield ServerSentEventMessage(data=self._signed_out(), event="signed-out")
+                    yield ServerSentEventMessage(
+                        data=self._signed_out(), event="signed-out", id=after
+                    )
                     return
             after, fresh = await anyio.to_thread.run_sync(self.poll, after)
             for line, html in fresh:
                 yield ServerSentEventMessage(data=html, event="activity", id=line.id)
             if any(line.moves_money for line, _ in fresh):
-                yield ServerSentEventMessage(data="", event="balance")
+                yield ServerSentEventMessage(data="", event="balance", id=after)
             if fresh:
                 sent = now
             elif now - sent >= timing.keepalive_seconds:
                 sent = now
-                yield ServerSentEventMessage(data=None, comment="keep-alive")
+                yield ServerSentEventMessage(data=None, comment="keep-alive", id=after)
 
     def _signed_out(self) -> str:
         text = translate(self._locale, "You were signed out. Sign in again to see new activity.")
@@ -267,20 +275,21 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def activity(visitor: NamedDependency[Visitor]) -> Template:
         actor = visitor.member()
         lines = latest_lines(container, actor, visitor.locale, PAGE_ITEMS)
-        return page(visitor, "activity.html", lines=lines)
+        return page(visitor, "activity.html", lines=lines, stream_url=stream_url(lines))
 
     @get("/activity/stream", sync_to_thread=True)
     def stream(
         visitor: NamedDependency[Visitor],
         last_event_id: Annotated[
-            str | None, Parameter(header="last-event-id", max_length=64)
+            str | None, HeaderParameter(name="last-event-id", max_length=64, required=False)
         ] = None,
+        after: Annotated[str | None, QueryParameter(max_length=64, required=False)] = None,
     ) -> ServerSentEvent | Response[bytes]:
         # No person, no stream. 204 is how a server tells EventSource not to reconnect.
         if visitor.actor is None:
             return Response(b"", status_code=204, headers=NO_STORE)
         feed = LiveFeed(container, visitor.actor, visitor.locale, item_renderer(visitor), TIMING)
-        after = feed.starting_point(last_event_id)
-        return ServerSentEvent(feed.events(after), headers=NO_STORE)
+        start = feed.starting_point(last_event_id, after)
+        return ServerSentEvent(feed.events(start), headers=NO_STORE)
 
     return [activity, stream]

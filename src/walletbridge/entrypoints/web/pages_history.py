@@ -8,7 +8,9 @@ the zone the page shows times in, so a day in the filter is the same day the lis
 uses the service's opaque cursor ("Older" carries it, with the filters, in the link).
 
 A transaction that is not the person's is "not found" exactly like one that does not exist: the
-same 404 page, whichever it was.
+same 404 page, whichever it was. The detail page shows the counterparty's name masked
+(``mask_name``), as the other money pages do: paying a typed phone number a cent must not reveal
+whose it is.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
 from walletbridge.bootstrap import Container
@@ -40,14 +43,19 @@ from walletbridge.domain.payments import (
 from walletbridge.entrypoints.web.context import Msg, Visitor, page, translate
 from walletbridge.entrypoints.web.forms import Form
 from walletbridge.entrypoints.web.i18n import Formatter
+from walletbridge.entrypoints.web.money_forms import mask_name
 from walletbridge.ports import CurrencyCatalog
 from walletbridge.services.history import HistoryFilter
 
 PAGE_SIZE = 25
 FILTER_FIELDS = ("q", "type", "currency", "counterparty", "min_amount", "max_amount", "from", "to")
-TYPES = (("p2p", "Payments"), ("request", "Paid requests"), ("top-up", "Top-ups"))
-KIND_LABELS = {"p2p": "Payment", "request": "Payment for a request", "top-up": "Top-up"}
-STATUS_LABELS = {"completed": "Completed"}
+TYPES = (("p2p", Msg("Payments")), ("request", Msg("Paid requests")), ("top-up", Msg("Top-ups")))
+KIND_LABELS = {
+    "p2p": Msg("Payment"),
+    "request": Msg("Payment for a request"),
+    "top-up": Msg("Top-up"),
+}
+STATUS_LABELS = {"completed": Msg("Completed")}
 MAX_TEXT = 100
 US_PER_SECOND = 1_000_000
 
@@ -78,7 +86,7 @@ def history_line(item: dict[str, Any], locale: str) -> HistoryLine:
     kind = str(item["type"])
     counterparty = item.get("counterparty") or {}
     handle = f"@{counterparty['handle']}" if counterparty.get("handle") else None
-    kind_label = translate(locale, KIND_LABELS.get(kind, "Transaction"))
+    kind_label = translate(locale, KIND_LABELS.get(kind) or Msg("Transaction"))
     if handle is None:
         title = kind_label
     elif incoming:
@@ -189,6 +197,7 @@ def filter_query(form: Form, **extra: str) -> str:
 
 
 def _iso_us(text: str) -> int:
+    """An API body's ISO 8601 instant ("2026-01-31T12:00:00.123456Z") in microseconds."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return int(moment.replace(microsecond=0).timestamp()) * US_PER_SECOND + moment.microsecond
 
@@ -197,33 +206,39 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     return [*_list_routes(container), *_detail_routes(container)]
 
 
+def _filtered(
+    container: Container, visitor: Visitor, actor: Actor
+) -> tuple[Form, list[str], HistoryFilter | None]:
+    """The filter form as the query string fills it, the currencies offered, and the filter
+    (None when the form has errors)."""
+    query = visitor.request.query_params.dict()
+    form = Form.of({name: query[name] for name in (*FILTER_FIELDS, "cursor") if name in query})
+    offered = account_currencies(container, actor)
+    return form, offered, read_filter(form, offered, container.currencies, visitor.fmt)
+
+
+def _listing(visitor: Visitor, form: Form, offered: list[str], **values: Any) -> Template:
+    return page(
+        visitor,
+        "history.html",
+        status=200 if form.ok else 400,
+        form=form,
+        translated_types=[(value, translate(visitor.locale, label)) for value, label in TYPES],
+        currency_options=[(code, code) for code in offered],
+        query=filter_query(form),
+        **{"lines": [], "older": None, "paged": False, "notice": None, **values},
+    )
+
+
 def _list_routes(container: Container) -> list[HTTPRouteHandler]:
     history = container.wallets.history
-
-    def filtered(visitor: Visitor, actor: Actor) -> tuple[Form, list[str], HistoryFilter | None]:
-        query = visitor.request.query_params.dict()
-        form = Form.of({name: query[name] for name in (*FILTER_FIELDS, "cursor") if name in query})
-        offered = account_currencies(container, actor)
-        return form, offered, read_filter(form, offered, container.currencies, visitor.fmt)
-
-    def listing(visitor: Visitor, form: Form, offered: list[str], **values: Any) -> Template:
-        return page(
-            visitor,
-            "history.html",
-            status=200 if form.ok else 400,
-            form=form,
-            translated_types=[(value, translate(visitor.locale, label)) for value, label in TYPES],
-            currency_options=[(code, code) for code in offered],
-            query=filter_query(form),
-            **{"lines": [], "older": None, "paged": False, "notice": None, **values},
-        )
 
     @get("/history", sync_to_thread=True)
     def show_history(visitor: NamedDependency[Visitor]) -> Template:
         actor = visitor.member()
-        form, offered, where = filtered(visitor, actor)
+        form, offered, where = _filtered(container, visitor, actor)
         if where is None:
-            return listing(visitor, form, offered)
+            return _listing(visitor, form, offered)
         cursor, notice = form.get("cursor")[:200] or None, None
         try:
             found = history.page(actor, where, cursor=cursor, limit=PAGE_SIZE)
@@ -232,7 +247,7 @@ def _list_routes(container: Container) -> list[HTTPRouteHandler]:
             notice = Msg("That page link has expired. Showing the newest transactions.")
             cursor, found = None, history.page(actor, where, limit=PAGE_SIZE)
         older = found.next_cursor
-        return listing(
+        return _listing(
             visitor,
             form,
             offered,
@@ -245,12 +260,12 @@ def _list_routes(container: Container) -> list[HTTPRouteHandler]:
     @get("/history/export.csv", sync_to_thread=True)
     def export(visitor: NamedDependency[Visitor]) -> Stream | Template:
         actor = visitor.member()
-        form, offered, where = filtered(visitor, actor)
+        form, offered, where = _filtered(container, visitor, actor)
         if where is None:
-            return listing(visitor, form, offered)
+            return _listing(visitor, form, offered)
         return Stream(
             history.export_csv(actor, where),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/* types
             headers={
                 "Content-Disposition": 'attachment; filename="transactions.csv"',
                 "Cache-Control": "no-store",
@@ -264,7 +279,7 @@ def _detail_routes(container: Container) -> list[HTTPRouteHandler]:
     history, payments = container.wallets.history, container.wallets.payments
 
     @get("/history/{item_id:uuid}", sync_to_thread=True)
-    def detail(visitor: NamedDependency[Visitor], item_id: uuid.UUID) -> Template:
+    def detail(visitor: NamedDependency[Visitor], item_id: FromPath[uuid.UUID]) -> Template:
         actor = visitor.member()
         try:
             item = history.detail(actor, HistoryId(item_id))
@@ -282,12 +297,15 @@ def _detail_routes(container: Container) -> list[HTTPRouteHandler]:
             visitor,
             "history_detail.html",
             line=line,
-            counterparty_name=counterparty.get("display_name") or "",
-            status_label=translate(visitor.locale, STATUS_LABELS.get(status, status)),
+            # Masked as everywhere else: a payment to a typed contact must not reveal the name.
+            counterparty_name=mask_name(str(counterparty.get("display_name") or "")),
+            status_label=translate(visitor.locale, STATUS_LABELS.get(status) or status),
         )
 
     @get("/history/transfer/{transfer_id:uuid}", sync_to_thread=True)
-    def by_transfer(visitor: NamedDependency[Visitor], transfer_id: uuid.UUID) -> Redirect:
+    def by_transfer(
+        visitor: NamedDependency[Visitor], transfer_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         actor = visitor.member()
         try:
             transfer = payments.transfer_detail(actor, TransferId(transfer_id))

@@ -1,6 +1,8 @@
 """The dashboard (``/``): balances per currency, the limits that remain, recent transactions, the
 live feed and the ways to send or request money; and ``/fragments/balances``, the balance card
-alone, which the dashboard fetches again when the live feed reports money in.
+alone, which the dashboard fetches again when the live feed reports money in (an htmx request in
+the background: it does not count as the person's activity, so it never keeps the session
+fresh; nothing here relies on it doing so).
 
 Limits come from ``WalletService.limits_json`` (what ``GET /api/v1/limits`` answers): per
 currency the per-transaction limit, the daily and monthly limits with what is used and what
@@ -22,9 +24,10 @@ from litestar.response import Template
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
-from walletbridge.entrypoints.web.context import Visitor, page
+from walletbridge.entrypoints.web.context import Msg, Visitor, page
 from walletbridge.entrypoints.web.i18n import Formatter
-from walletbridge.entrypoints.web.pages_feed import DASHBOARD_ITEMS, fragment, latest_lines
+from walletbridge.entrypoints.web.money_forms import fragment
+from walletbridge.entrypoints.web.pages_feed import DASHBOARD_ITEMS, latest_lines, stream_url
 from walletbridge.entrypoints.web.pages_history import recent_lines
 
 RECENT_ITEMS = 10
@@ -44,7 +47,7 @@ class BalanceView:
 class UsageView:
     """One limit: how much of it is used (or, for the balance cap, held) and what remains."""
 
-    label: str
+    label: Msg
     used: str
     limit: str
     remaining: str
@@ -92,7 +95,7 @@ def _share(part: str, whole: str) -> int:
     return int(min(Decimal(100), max(Decimal(0), Decimal(part) * 100 / total)))
 
 
-def _usage(label: str, usage: dict[str, Any], fmt: Formatter, used_key: str = "used") -> UsageView:
+def _usage(label: Msg, usage: dict[str, Any], fmt: Formatter, used_key: str = "used") -> UsageView:
     def shown(key: str) -> str:
         return fmt.decimal_amount(usage[key]["amount"], usage[key]["currency"])
 
@@ -120,9 +123,9 @@ def limits_views(
                 currency=str(item["currency"]),
                 per_transaction=fmt.decimal_amount(per["amount"], per["currency"]),
                 usages=(
-                    _usage("Today", item["daily"], fmt),
-                    _usage("This month", item["monthly"], fmt),
-                    _usage("Balance cap", item["balance_cap"], fmt, used_key="balance"),
+                    _usage(Msg("Today"), item["daily"], fmt),
+                    _usage(Msg("This month"), item["monthly"], fmt),
+                    _usage(Msg("Balance cap"), item["balance_cap"], fmt, used_key="balance"),
                 ),
             )
         )
@@ -137,6 +140,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
         actor = visitor.member()
         fmt = visitor.fmt
         tier, limits = limits_views(container, actor, fmt)
+        lines = latest_lines(container, actor, visitor.locale, DASHBOARD_ITEMS)
         return page(
             visitor,
             "home.html",
@@ -144,7 +148,8 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
             tier=tier,
             limits=limits,
             recent=recent_lines(container, actor, visitor.locale, RECENT_ITEMS),
-            lines=latest_lines(container, actor, visitor.locale, DASHBOARD_ITEMS),
+            lines=lines,
+            stream_url=stream_url(lines),
         )
 
     @get("/fragments/balances", sync_to_thread=True)

@@ -2,10 +2,12 @@
 the demo (that is where their verification code arrives).
 
 It exists outside production only: in production ``routes`` mounts nothing, so the address is
-the ordinary 404 page and no configuration mistake can serve it. It needs no sign-in (someone
-signing up has no account yet). Messages are read from the notification service's development
-mailbox and SMS outbox, newest first; bodies are shown as text, escaped, never as HTML. Mail is
-delivered by the outbox relay every couple of seconds, so a message may take a moment to appear.
+the ordinary 404 page and no configuration mistake can serve it, and the page itself says that
+it exists only in development and test. It needs no sign-in (someone signing up has no account
+yet), which is why it must never exist in production: anyone could read anyone's codes.
+Messages are read from the notification service's development mailbox and SMS outbox, newest
+first; bodies are shown as text, escaped, never as HTML. Mail is delivered by the outbox relay
+every couple of seconds, so a message may take a moment to appear.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Annotated
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from walletbridge.bootstrap import Container
@@ -47,7 +49,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     @get("/dev/mailbox", sync_to_thread=True)
     def mailbox(
         visitor: NamedDependency[Visitor],
-        address: Annotated[str | None, Parameter(query="address", max_length=300)] = None,
+        address: Annotated[str | None, QueryParameter(name="address", max_length=300)] = None,
     ) -> Template:
         form = Form.of({}, address=(address or "").strip())
         text = form.get("address")

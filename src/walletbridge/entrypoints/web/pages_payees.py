@@ -6,6 +6,13 @@ Adding is limited per hour by ``PayeeService`` itself (the ``payees`` bucket tha
 ``ThrottleService.check_payee_creation`` names), so this page does not count the attempt a
 second time; the look-up it makes counts like every recipient look-up. Someone else's payee, like
 a missing one, is the "page not found" page.
+
+The add form carries a once-only key (``submitted_once``), spent before the payee is created: a
+double click adds one payee and its second half goes to the list. A refusal (an unknown contact,
+a payee already kept, the hourly limit) shows the form again with a fresh key, so correcting and
+sending it works. What remains: the repeat of a refused submission, or of one that failed
+unexpectedly after the key was spent, also goes to the list, with nothing added and no message;
+the person adds the payee again from the form.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from walletbridge.bootstrap import Container
@@ -72,24 +80,32 @@ def read_nickname(form: Form) -> str | None:
     return nickname
 
 
-def routes(container: Container) -> list[HTTPRouteHandler]:
-    payees = container.wallets.payees
+class Payees:
+    """The pages of the payee routes below."""
 
-    def list_page(visitor: Visitor, actor: Actor, form: Form, *, status: int = 200) -> Template:
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.payees = container.wallets.payees
+
+    def list_page(
+        self, visitor: Visitor, actor: Actor, form: Form, *, status: int = 200
+    ) -> Template:
+        # A new form, and one shown again after an error, get a fresh key: after a refusal the
+        # submitted key is spent, and sending the corrected form with it would count as a repeat.
         if not form.get(KEY_FIELD) or not form.ok:
             form.fresh_key()
-        rows = [row_of(entry) for entry in payees.list(actor)]
+        rows = [row_of(entry) for entry in self.payees.list(actor)]
         rows.sort(key=lambda r: r.nickname.casefold())
         return page(visitor, "payees.html", status=status, form=form, payees=rows, lookup=Lookup())
 
-    def owned(actor: Actor, payee_id: uuid.UUID) -> PayeeView | None:
+    def owned(self, actor: Actor, payee_id: uuid.UUID) -> PayeeView | None:
         try:
-            return payees.get(actor, PayeeId(payee_id))
+            return self.payees.get(actor, PayeeId(payee_id))
         except PayeeNotFound:
             return None
 
     def edit_page(
-        visitor: Visitor, entry: PayeeView, form: Form, *, deleting: bool, status: int = 200
+        self, visitor: Visitor, entry: PayeeView, form: Form, *, deleting: bool, status: int = 200
     ) -> Template:
         return page(
             visitor,
@@ -100,73 +116,92 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
             deleting=deleting,
         )
 
+    def add(self, visitor: Visitor, actor: Actor, form: Form) -> Template | Redirect:
+        to, nickname = read_recipient(form), read_nickname(form)
+        if to is None or nickname is None:
+            return self.list_page(visitor, actor, form, status=422)
+        if not submitted_once(self.container, actor, form.key()):
+            return Redirect(path="/payees", status_code=303)  # the first click's answer
+        try:
+            probe(self.container, visitor, actor, to)
+            self.payees.create(actor, to, nickname)
+        except DomainError as error:
+            form.error(field_for(error), refusal_message(error))
+            return self.list_page(visitor, actor, form, status=form_status(error))
+        flash(visitor, "Payee saved.")
+        return Redirect(path="/payees", status_code=303)
+
+
+def routes(container: Container) -> list[HTTPRouteHandler]:
+    steps = Payees(container)
+    return [*_list_routes(steps), *_edit_routes(steps)]
+
+
+def _list_routes(steps: Payees) -> list[HTTPRouteHandler]:
     @get("/payees", sync_to_thread=True)
     def show_payees(visitor: NamedDependency[Visitor]) -> Template:
         actor = visitor.member()
-        return list_page(visitor, actor, Form.of({}))
+        return steps.list_page(visitor, actor, Form.of({}))
 
     @post("/payees", sync_to_thread=True, status_code=200)
     def add_payee(visitor: NamedDependency[Visitor], data: FormBody) -> Template | Redirect:
         actor = visitor.member()
-        form = Form.of(data)
-        to, nickname = read_recipient(form), read_nickname(form)
-        if to is None or nickname is None:
-            return list_page(visitor, actor, form, status=422)
-        if not submitted_once(container, actor, form.key()):
-            return Redirect(path="/payees", status_code=303)  # the first click's answer
-        try:
-            probe(container, visitor, actor, to)
-            payees.create(actor, to, nickname)
-        except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            form.fresh_key()
-            return list_page(visitor, actor, form, status=form_status(error))
-        flash(visitor, "Payee saved.")
-        return Redirect(path="/payees", status_code=303)
+        return steps.add(visitor, actor, Form.of(data))
+
+    return [show_payees, add_payee]
+
+
+def _edit_routes(steps: Payees) -> list[HTTPRouteHandler]:
+    """Renaming a payee and deleting one (after a confirmation page)."""
 
     @get("/payees/{payee_id:uuid}/edit", sync_to_thread=True)
-    def show_edit(visitor: NamedDependency[Visitor], payee_id: uuid.UUID) -> Template:
+    def show_edit(visitor: NamedDependency[Visitor], payee_id: FromPath[uuid.UUID]) -> Template:
         actor = visitor.member()
-        entry = owned(actor, payee_id)
+        entry = steps.owned(actor, payee_id)
         if entry is None:
             return not_found(visitor)
-        return edit_page(visitor, entry, Form.of({}, nickname=entry.payee.nickname), deleting=False)
+        form = Form.of({}, nickname=entry.payee.nickname)
+        return steps.edit_page(visitor, entry, form, deleting=False)
 
     @post("/payees/{payee_id:uuid}/edit", sync_to_thread=True, status_code=200)
     def rename(
-        visitor: NamedDependency[Visitor], payee_id: uuid.UUID, data: FormBody
+        visitor: NamedDependency[Visitor], payee_id: FromPath[uuid.UUID], data: FormBody
     ) -> Template | Redirect:
         actor = visitor.member()
-        entry = owned(actor, payee_id)
+        entry = steps.owned(actor, payee_id)
         if entry is None:
             return not_found(visitor)
         form = Form.of(data)
         nickname = read_nickname(form)
         if nickname is None:
-            return edit_page(visitor, entry, form, deleting=False, status=422)
+            return steps.edit_page(visitor, entry, form, deleting=False, status=422)
         try:
-            payees.rename(actor, PayeeId(payee_id), nickname)
+            steps.payees.rename(actor, PayeeId(payee_id), nickname)
         except PayeeNotFound:
             return not_found(visitor)
         flash(visitor, "Payee renamed.")
         return Redirect(path="/payees", status_code=303)
 
     @get("/payees/{payee_id:uuid}/delete", sync_to_thread=True)
-    def confirm_delete(visitor: NamedDependency[Visitor], payee_id: uuid.UUID) -> Template:
+    def confirm_delete(
+        visitor: NamedDependency[Visitor], payee_id: FromPath[uuid.UUID]
+    ) -> Template:
         actor = visitor.member()
-        entry = owned(actor, payee_id)
+        entry = steps.owned(actor, payee_id)
         if entry is None:
             return not_found(visitor)
-        return edit_page(visitor, entry, Form.of({}), deleting=True)
+        return steps.edit_page(visitor, entry, Form.of({}), deleting=True)
 
     @post("/payees/{payee_id:uuid}/delete", sync_to_thread=True, status_code=200)
-    def delete(visitor: NamedDependency[Visitor], payee_id: uuid.UUID) -> Template | Redirect:
+    def delete(
+        visitor: NamedDependency[Visitor], payee_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
         actor = visitor.member()
         try:
-            payees.delete(actor, PayeeId(payee_id))
+            steps.payees.delete(actor, PayeeId(payee_id))
         except PayeeNotFound:
             return not_found(visitor)
         flash(visitor, "Payee deleted.")
         return Redirect(path="/payees", status_code=303)
 
-    return [show_payees, add_payee, show_edit, rename, confirm_delete, delete]
+    return [show_edit, rename, confirm_delete, delete]

@@ -6,6 +6,14 @@ and carries an idempotency key minted when it is rendered, so a double click pay
 clicks end on the same page; an idle session is asked to confirm it is the person (step-up) with
 the key and the fee kept. Only the payer can pay or decline a request and only the requester can
 cancel it; anyone else's request, like a missing one, is the "page not found" page.
+
+Asking for money moves none, so its form carries a once-only key instead (``submitted_once``):
+the first submission with a key spends it and a repeat (a double click's second half) goes to
+the list, where the first one's request is. The key is spent before the request is made, so a
+refusal (an unknown recipient, say) shows the form again with a fresh key, and correcting and
+sending it works. What remains: the repeat of a refused submission, or of one that failed
+unexpectedly after the key was spent, also goes to the list, with no request made and no message;
+the person asks again from the form. Adding a payee (``pages_payees``) works the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Annotated
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from walletbridge.bootstrap import Container
@@ -57,7 +65,7 @@ from walletbridge.entrypoints.web.refusals import (
 )
 from walletbridge.services.payment_plans import Quote
 
-Cursor = Annotated[str | None, Parameter(max_length=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200)]
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,8 @@ class Requesting:
     ) -> Template:
         holdings = holdings_of(self.container, actor)
         form.values.setdefault("currency", holdings.home)
+        # A new form, and one shown again after an error, get a fresh key: after a refusal the
+        # submitted key is spent, and sending the corrected form with it would count as a repeat.
         if not form.get(KEY_FIELD) or not form.ok:
             form.fresh_key()
         return page(
@@ -136,6 +146,27 @@ class Requesting:
             holdings=holdings,
             lookup=Lookup(),
         )
+
+    def create(self, visitor: Visitor, actor: Actor, form: Form) -> Template | Redirect:
+        read = read_payment(form, self.container, holdings_of(self.container, actor))
+        if read is None:
+            return self.new_form(visitor, actor, form, status=422)
+        if not submitted_once(self.container, actor, form.key()):
+            return Redirect(path="/requests", status_code=303)  # the first click's answer
+        to, money, note = read
+        try:
+            probe(self.container, visitor, actor, to)
+            made = self.requests.create(actor, to, money, note)
+        except DomainError as error:
+            form.error(field_for(error), refusal_message(error))
+            return self.new_form(visitor, actor, form, status=form_status(error))
+        flash(
+            visitor,
+            "Asked @{handle} for {amount}.",
+            handle=made.payer_handle,
+            amount=visitor.fmt.money(money),
+        )
+        return Redirect(path="/requests", status_code=303)
 
     def asked_of(self, actor: Actor, request_id: uuid.UUID) -> PaymentRequest | None:
         """The request if the actor is its payer; None for anyone else's or a missing one."""
@@ -212,7 +243,7 @@ class Requesting:
             amount=money_text(visitor.fmt, outcome.body.get("amount")),
             name=person_name(outcome.body.get("counterparty")),
         )
-        return Redirect(path=payment_path(self.container, actor, outcome), status_code=303)
+        return Redirect(path=payment_path(outcome), status_code=303)
 
     def fee_of(self, asked: PaymentRequest, form: Form) -> Money | None:
         """The fee the confirm page showed, in the request's currency; None if it was altered."""
@@ -271,6 +302,11 @@ class Requesting:
 
 def routes(container: Container) -> list[HTTPRouteHandler]:
     steps = Requesting(container)
+    return [*_list_routes(steps), *_payer_routes(steps)]
+
+
+def _list_routes(steps: Requesting) -> list[HTTPRouteHandler]:
+    """The lists, asking for money and cancelling one's own request."""
 
     @get("/requests", sync_to_thread=True)
     def show_requests(
@@ -289,30 +325,27 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     @post("/requests/new", sync_to_thread=True, status_code=200)
     def create(visitor: NamedDependency[Visitor], data: FormBody) -> Template | Redirect:
         actor = visitor.member()
-        form = Form.of(data)
-        read = read_payment(form, container, holdings_of(container, actor))
-        if read is None:
-            return steps.new_form(visitor, actor, form, status=422)
-        if not submitted_once(container, actor, form.key()):
-            return Redirect(path="/requests", status_code=303)  # the first click's answer
-        to, money, note = read
-        try:
-            probe(container, visitor, actor, to)
-            made = steps.requests.create(actor, to, money, note)
-        except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            form.fresh_key()
-            return steps.new_form(visitor, actor, form, status=form_status(error))
-        flash(
-            visitor,
-            "Asked @{handle} for {amount}.",
-            handle=made.payer_handle,
-            amount=visitor.fmt.money(money),
-        )
+        return steps.create(visitor, actor, Form.of(data))
+
+    @post("/requests/{request_id:uuid}/cancel", sync_to_thread=True, status_code=200)
+    def cancel(
+        visitor: NamedDependency[Visitor], request_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
+        actor = visitor.member()
+        return steps.finish(visitor, actor, request_id, decline=False)
+
+    @get("/requests/{request_id:uuid}/cancel", sync_to_thread=False)
+    def back_to_list(request_id: FromPath[uuid.UUID]) -> Redirect:
         return Redirect(path="/requests", status_code=303)
 
+    return [show_requests, show_new, create, cancel, back_to_list]
+
+
+def _payer_routes(steps: Requesting) -> list[HTTPRouteHandler]:
+    """What the payer does with a request: pay it (confirm, step-up) or decline it."""
+
     @get("/requests/{request_id:uuid}/accept", sync_to_thread=True)
-    def show_accept(visitor: NamedDependency[Visitor], request_id: uuid.UUID) -> Template:
+    def show_accept(visitor: NamedDependency[Visitor], request_id: FromPath[uuid.UUID]) -> Template:
         actor = visitor.member()
         asked = steps.asked_of(actor, request_id)
         if asked is None:
@@ -321,14 +354,14 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
 
     @post("/requests/{request_id:uuid}/accept", sync_to_thread=True, status_code=200)
     def accept(
-        visitor: NamedDependency[Visitor], request_id: uuid.UUID, data: FormBody
+        visitor: NamedDependency[Visitor], request_id: FromPath[uuid.UUID], data: FormBody
     ) -> Template | Redirect:
         actor = visitor.member()
         return steps.pay(visitor, actor, request_id, Form.of(data))
 
     @post("/requests/{request_id:uuid}/stepup", sync_to_thread=True, status_code=200)
     def stepup(
-        visitor: NamedDependency[Visitor], request_id: uuid.UUID, data: FormBody
+        visitor: NamedDependency[Visitor], request_id: FromPath[uuid.UUID], data: FormBody
     ) -> Template | Redirect:
         actor = visitor.member()
         form = Form.of(data)
@@ -338,42 +371,24 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
         fee = steps.fee_of(asked, form)
         if fee is None:
             return steps.accept_page(visitor, actor, asked, status=422)
-        fresh = step_up(container, visitor, actor, form)
+        fresh = step_up(steps.container, visitor, actor, form)
         if fresh is None:
             return steps.stepup_page(visitor, actor, asked, form, fee, status=401)
         return steps.pay(visitor, fresh, request_id, form)
 
     @post("/requests/{request_id:uuid}/decline", sync_to_thread=True, status_code=200)
-    def decline(visitor: NamedDependency[Visitor], request_id: uuid.UUID) -> Template | Redirect:
+    def decline(
+        visitor: NamedDependency[Visitor], request_id: FromPath[uuid.UUID]
+    ) -> Template | Redirect:
         actor = visitor.member()
         return steps.finish(visitor, actor, request_id, decline=True)
-
-    @post("/requests/{request_id:uuid}/cancel", sync_to_thread=True, status_code=200)
-    def cancel(visitor: NamedDependency[Visitor], request_id: uuid.UUID) -> Template | Redirect:
-        actor = visitor.member()
-        return steps.finish(visitor, actor, request_id, decline=False)
 
     @get(
         ["/requests/{request_id:uuid}/stepup", "/requests/{request_id:uuid}/decline"],
         sync_to_thread=False,
     )
-    def back_to_request(request_id: uuid.UUID) -> Redirect:
+    def back_to_request(request_id: FromPath[uuid.UUID]) -> Redirect:
         """Form posts reached otherwise (after signing in again, say) go to the request."""
         return Redirect(path=f"/requests/{request_id}/accept", status_code=303)
 
-    @get("/requests/{request_id:uuid}/cancel", sync_to_thread=False)
-    def back_to_list(request_id: uuid.UUID) -> Redirect:
-        return Redirect(path="/requests", status_code=303)
-
-    return [
-        show_requests,
-        show_new,
-        create,
-        show_accept,
-        accept,
-        stepup,
-        decline,
-        cancel,
-        back_to_request,
-        back_to_list,
-    ]
+    return [show_accept, accept, stepup, decline, back_to_request]

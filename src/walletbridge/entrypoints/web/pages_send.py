@@ -10,6 +10,9 @@ keeps the key and every value. The fee charged is the fee the confirm page showe
 payment is refused (``fee-changed``) and the confirm page comes back with the new fee. Any other
 refusal sends the person back to the form with what they typed and the message next to its
 field; the next confirm page gets a new key.
+
+The recipient look-up and the fee quote are htmx fragments that answer htmx requests only (see
+``_fragment_routes``): they spend the person's look-up allowance.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Annotated
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from walletbridge.bootstrap import Container
@@ -66,7 +69,7 @@ from walletbridge.entrypoints.web.refusals import (
 from walletbridge.services.idempotency import Outcome
 from walletbridge.services.payment_plans import Quote, TransferOrder
 
-Query = Annotated[str, Parameter(max_length=300)]
+Query = Annotated[str, QueryParameter(max_length=300)]
 
 
 class Sending:
@@ -220,9 +223,9 @@ class Sending:
         except DomainError as error:
             form.error(field_for(error), refusal_message(error))
             return self.send_form(visitor, actor, form, status=form_status(error))
-        return self.sent(visitor, actor, outcome)
+        return self.sent(visitor, outcome)
 
-    def sent(self, visitor: Visitor, actor: Actor, outcome: Outcome) -> Redirect:
+    def sent(self, visitor: Visitor, outcome: Outcome) -> Redirect:
         body = outcome.body
         flash(
             visitor,
@@ -230,22 +233,31 @@ class Sending:
             amount=money_text(visitor.fmt, body.get("amount")),
             name=person_name(body.get("counterparty")),
         )
-        return Redirect(path=payment_path(self.container, actor, outcome), status_code=303)
+        return Redirect(path=payment_path(outcome), status_code=303)
+
+
+def is_htmx(visitor: Visitor) -> bool:
+    """Whether htmx sent the request: it sets ``HX-Request``, which a link or a cross-site
+    navigation cannot (and a cross-site script could only with a CORS preflight that fails)."""
+    return visitor.request.headers.get("hx-request") == "true"
 
 
 def routes(container: Container) -> list[HTTPRouteHandler]:
     steps = Sending(container)
+    return [*_form_routes(steps), *_fragment_routes(steps), *_payment_routes(steps)]
 
+
+def _form_routes(steps: Sending) -> list[HTTPRouteHandler]:
     @get("/send", sync_to_thread=True)
     def show_send(
         visitor: NamedDependency[Visitor],
-        payee: Annotated[str | None, Parameter(query="payee", max_length=64)] = None,
+        payee: Annotated[str | None, QueryParameter(name="payee", max_length=64)] = None,
     ) -> Template:
         actor = visitor.member()
         form, lookup = Form.of({}), Lookup()
         if payee:
             try:
-                entry = container.wallets.payees.get(actor, PayeeId(uuid.UUID(payee)))
+                entry = steps.container.wallets.payees.get(actor, PayeeId(uuid.UUID(payee)))
             except (ValueError, PayeeNotFound):
                 return not_found(visitor)
             if entry.person is None:
@@ -264,9 +276,20 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
         form.values.pop("fee", None)
         return steps.send_form(visitor, actor, form)
 
+    return [show_send, change_send]
+
+
+def _fragment_routes(steps: Sending) -> list[HTTPRouteHandler]:
+    """The look-up and the quote the send form fetches as the person types. Each counts against
+    the look-up limit and writes the session, so they answer htmx only: a plain GET (a link, or
+    a cross-site navigation, which carries the session cookie) goes to the form instead, with
+    nothing counted."""
+
     @get("/send/lookup", sync_to_thread=True)
-    def lookup(visitor: NamedDependency[Visitor], to: Query = "") -> Template:
+    def lookup(visitor: NamedDependency[Visitor], to: Query = "") -> Template | Redirect:
         actor = visitor.member()
+        if not is_htmx(visitor):
+            return Redirect(path="/send", status_code=303)
         found = steps.look_up(visitor, actor, to)
         return fragment(visitor, "send_lookup.html", lookup=found)
 
@@ -274,14 +297,20 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def quote(
         visitor: NamedDependency[Visitor],
         to: Query = "",
-        amount: Annotated[str, Parameter(max_length=40)] = "",
-        currency: Annotated[str, Parameter(max_length=3)] = "",
-    ) -> Template:
+        amount: Annotated[str, QueryParameter(max_length=40)] = "",
+        currency: Annotated[str, QueryParameter(max_length=3)] = "",
+    ) -> Template | Redirect:
         actor = visitor.member()
+        if not is_htmx(visitor):
+            return Redirect(path="/send", status_code=303)
         form = Form.of({"to": to, "amount": amount, "currency": currency})
         made, message = steps.quote_for(visitor, actor, form)
         return fragment(visitor, "send_quote.html", quote=made, message=message)
 
+    return [lookup, quote]
+
+
+def _payment_routes(steps: Sending) -> list[HTTPRouteHandler]:
     @post("/send/confirm", sync_to_thread=True, status_code=200)
     def confirm(visitor: NamedDependency[Visitor], data: FormBody) -> Template:
         actor = visitor.member()
@@ -296,10 +325,10 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
     def stepup(visitor: NamedDependency[Visitor], data: FormBody) -> Template | Redirect:
         actor = visitor.member()
         form = Form.of(data)
-        order = steps.read_order(form, holdings_of(container, actor))
+        order = steps.read_order(form, holdings_of(steps.container, actor))
         if order is None:
             return steps.send_form(visitor, actor, form, status=422)
-        fresh = step_up(container, visitor, actor, form)
+        fresh = step_up(steps.container, visitor, actor, form)
         if fresh is None:
             return steps.stepup_page(visitor, actor, form, order, status=401)
         return steps.pay(visitor, fresh, form)
@@ -310,4 +339,4 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
         starts the payment over rather than showing an error."""
         return Redirect(path="/send", status_code=303)
 
-    return [show_send, change_send, lookup, quote, confirm, execute, stepup, back_to_form]
+    return [confirm, execute, stepup, back_to_form]

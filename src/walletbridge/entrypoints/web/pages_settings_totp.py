@@ -10,8 +10,18 @@ kept in the session store, where it would lie unsealed. The recovery codes come 
 confirmation (or from a replacement) and are shown on that one response only; they are not
 stored anywhere a later page could read them, so they are shown once.
 
-Turning it on, off and replacing the codes need a fresh session (``StepUp``); when the page
-already knows the session is stale, its form carries the password field too.
+Because they are shown once, a form sent again (a double click without JavaScript, or reloading
+the codes page, which posts again) must not leave the person without codes and without knowing
+it. A confirmation that finds two-step verification already on, and a replacement form whose
+form key (``idempotency_key``, minted when the form is shown) already produced codes in this
+session, answer with a notice instead: the codes were shown on the first response, and if they
+were not saved, the button makes new ones now. Only the used form keys are kept in the session,
+never the codes. A replacement sent twice at the same instant cannot be told from a wrong code
+(the second finds the app code spent), so the refusal on that page says so as well.
+
+Turning it on, off and replacing the codes need a fresh session (``StepUp``), whose proof is the
+password or an authenticator code (see ``pages_settings``); when the page already knows the
+session is stale, its form carries the password field too.
 """
 
 from __future__ import annotations
@@ -34,17 +44,25 @@ from walletbridge.domain.errors import DomainError
 from walletbridge.domain.identity import TotpAlreadyEnabled, TotpNotEnrolled
 from walletbridge.entrypoints.api.problems import STATUS_BY_KIND
 from walletbridge.entrypoints.web.context import Msg, Visitor, flash, page
-from walletbridge.entrypoints.web.forms import Form, FormBody
+from walletbridge.entrypoints.web.forms import Form, FormBody, new_form_key
 from walletbridge.entrypoints.web.pages_settings import StepUp
 
 _SECRET = re.compile(r"^[A-Z2-7]{16,128}$")
 _URI_PREFIX = "otpauth://totp/"
 HOME = "/settings/two-step"
+RECOVERY = f"{HOME}/recovery-codes"
+USED_FORMS_KEY = "recovery_code_forms"
+"""Session key: the form keys of the recovery-code forms that already produced codes."""
+USED_FORMS_KEPT = 10
 T = TypeVar("T")
 
 
 def routes(container: Container) -> list[HTTPRouteHandler]:
-    return [*_enrolment_routes(container), *_enabled_routes(container)]
+    return [
+        *_enrolment_routes(container),
+        *_disable_routes(container),
+        *_recovery_routes(container),
+    ]
 
 
 def _enrolment_routes(container: Container) -> list[HTTPRouteHandler]:
@@ -87,10 +105,12 @@ def _enrolment_routes(container: Container) -> list[HTTPRouteHandler]:
             return _setup_page(visitor, form, status=422)
         try:
             codes = identity.confirm_totp(actor, form.get("code").replace(" ", ""))
-        except TotpAlreadyEnabled:
-            flash(visitor, "Two-step verification is already on.")
-            return Redirect(path=HOME, status_code=303)
         except DomainError as error:
+            # Sent twice: the first turned it on (and showed the codes) before or while this
+            # one ran, so this one finds it on, or its code already spent.
+            if isinstance(error, TotpAlreadyEnabled) or identity.me(actor).totp_enabled:
+                notice = Msg("Two-step verification is already on.")
+                return _codes_notice(visitor, actor, notice)
             form.fail(error, "code")
             return _setup_page(visitor, form, status=STATUS_BY_KIND[error.kind])
         return _codes_page(visitor, codes, Msg("Two-step verification is on"))
@@ -98,10 +118,10 @@ def _enrolment_routes(container: Container) -> list[HTTPRouteHandler]:
     return [overview, enable, confirm]
 
 
-def _enabled_routes(container: Container) -> list[HTTPRouteHandler]:
+def _disable_routes(container: Container) -> list[HTTPRouteHandler]:
     identity = container.identity
     stepup = StepUp(identity, container.throttle)
-    disable_page, recovery_page = "settings_totp_disable.html", "settings_totp_recovery.html"
+    disable_page = "settings_totp_disable.html"
 
     @get(f"{HOME}/disable", sync_to_thread=True)
     def show_disable(visitor: NamedDependency[Visitor]) -> Template | Redirect:
@@ -130,16 +150,31 @@ def _enabled_routes(container: Container) -> list[HTTPRouteHandler]:
         flash(visitor, "Two-step verification is off.")
         return Redirect(path=HOME, status_code=303)
 
-    @get(f"{HOME}/recovery-codes", sync_to_thread=True)
+    return [show_disable, disable]
+
+
+def _recovery_routes(container: Container) -> list[HTTPRouteHandler]:
+    identity = container.identity
+    stepup = StepUp(identity, container.throttle)
+    recovery_page = "settings_totp_recovery.html"
+
+    @get(RECOVERY, sync_to_thread=True)
     def show_regenerate(visitor: NamedDependency[Visitor]) -> Template | Redirect:
         actor = visitor.member()
         if not identity.me(actor).totp_enabled:
             return Redirect(path=HOME, status_code=303)
-        return _code_page(visitor, actor, recovery_page, Form.of({}))
+        form = Form.of({}, idempotency_key=new_form_key())
+        return _code_page(visitor, actor, recovery_page, form)
 
-    @post(f"{HOME}/recovery-codes", sync_to_thread=True, status_code=200)
-    def regenerate(visitor: NamedDependency[Visitor], data: FormBody) -> Template:
+    @post(RECOVERY, sync_to_thread=True, status_code=200)
+    def regenerate(visitor: NamedDependency[Visitor], data: FormBody) -> Template | Redirect:
         form = Form.of(data)
+        if form.key() and form.key() in _used_forms(visitor):
+            actor = visitor.member()
+            if not identity.me(actor).totp_enabled:
+                return Redirect(path=HOME, status_code=303)
+            notice = Msg("Your new recovery codes were already shown, after the first submission.")
+            return _codes_notice(visitor, actor, notice)
 
         def work(actor: Actor) -> Template:
             codes = _with_code(
@@ -147,17 +182,29 @@ def _enabled_routes(container: Container) -> list[HTTPRouteHandler]:
             )
             if isinstance(codes, Template):
                 return codes
+            _form_used(visitor, form.key())
             return _codes_page(visitor, codes, Msg("Your new recovery codes"))
 
         return stepup.run(
             visitor,
             form,
-            action=f"{HOME}/recovery-codes",
+            action=RECOVERY,
             purpose=Msg("You are replacing your recovery codes."),
             work=work,
         )
 
-    return [show_disable, disable, show_regenerate, regenerate]
+    return [show_regenerate, regenerate]
+
+
+def _used_forms(visitor: Visitor) -> list[str]:
+    used = visitor.session.get(USED_FORMS_KEY)
+    return [str(key) for key in used] if isinstance(used, list) else []
+
+
+def _form_used(visitor: Visitor, key: str) -> None:
+    """Remember that the form ``key`` produced codes (the key only: never the codes)."""
+    if key:
+        visitor.session[USED_FORMS_KEY] = [*_used_forms(visitor), key][-USED_FORMS_KEPT:]
 
 
 def _with_code(
@@ -181,7 +228,13 @@ def _with_code(
 
 
 def _overview(
-    visitor: Visitor, actor: Actor, enabled: bool, form: Form, *, status: int = 200
+    visitor: Visitor,
+    actor: Actor,
+    enabled: bool,
+    form: Form,
+    *,
+    status: int = 200,
+    notice: Msg | None = None,
 ) -> Template:
     return page(
         visitor,
@@ -190,7 +243,14 @@ def _overview(
         form=form,
         enabled=enabled,
         needs_step_up=not actor.fresh,
+        notice=notice,
     )
+
+
+def _codes_notice(visitor: Visitor, actor: Actor, notice: Msg) -> Template:
+    """The overview (two-step verification on) saying why no codes are shown this time, with the
+    way to new ones; 409, as the form asked for something already done."""
+    return _overview(visitor, actor, True, Form.of({}), status=409, notice=notice)
 
 
 def _code_page(

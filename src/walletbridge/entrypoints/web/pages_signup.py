@@ -5,11 +5,14 @@ language: the service sends a 6-digit code there (an address that already has an
 notice instead, and the page says the same either way). The verification id stays in the
 server-side session, never in the page. Then the code, a handle, a display name and a password:
 the service checks the code (five tries per code), creates the person and opens a session, which
-this browser takes over exactly as a sign-in does (token into the session, session id rotated).
+this browser takes over exactly as a sign-in does: a fresh session under a new id
+(``sign_in_session``), so nothing an earlier visitor of this browser left behind survives.
 
 Password reset is two steps as well: a login (handle, email or phone) gets a single-use code by
 mail or text if it names an active person, and the page answers the same whether or not it does;
-the code and a new password then set the password and sign out every session.
+the code and a new password then set the password and sign out every session; this browser
+then starts a fresh session under a new id (``start_fresh_session``). The reset code is a secret
+like a password: after a refusal the page never shows it again, and the person pastes it anew.
 
 The throttles are the API's: verification codes and reset requests per address
 (``check_otp_send``, reset requests under ``reset:<login>``).
@@ -42,16 +45,17 @@ from walletbridge.domain.identity import (
 from walletbridge.entrypoints.api.problems import STATUS_BY_KIND
 from walletbridge.entrypoints.web.context import (
     LOCALE_KEY,
-    NAME_KEY,
-    TOKEN_KEY,
     Msg,
     Visitor,
     flash,
     page,
+    sign_in_session,
+    start_fresh_session,
 )
 from walletbridge.entrypoints.web.forms import Form, FormBody
-from walletbridge.entrypoints.web.i18n import LANGUAGE_NAMES, LOCALES
-from walletbridge.entrypoints.web.security import rotate_session
+from walletbridge.entrypoints.web.i18n import LOCALES, language_choices
+from walletbridge.services.identity import IdentityService
+from walletbridge.services.identity_support import IssuedToken
 
 SIGNUP_KEY = "signup"
 FIELD_OF: tuple[tuple[type[DomainError], str], ...] = (
@@ -78,9 +82,13 @@ def _signup_start_routes(container: Container) -> list[HTTPRouteHandler]:
     mailbox = container.settings.environment is not Environment.PRODUCTION
 
     def start_page(visitor: Visitor, form: Form, status: int = 200) -> Template:
-        languages = [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
         return page(
-            visitor, "signup.html", status=status, form=form, choices=languages, mailbox=mailbox
+            visitor,
+            "signup.html",
+            status=status,
+            form=form,
+            choices=language_choices(),
+            mailbox=mailbox,
         )
 
     @get("/signup", sync_to_thread=True)
@@ -158,32 +166,41 @@ def _signup_complete_routes(container: Container) -> list[HTTPRouteHandler]:
         if not form.ok:
             return complete_page(visitor, pending, form, 422)
         try:
-            _, token = identity.complete_signup(
-                visitor.tenant.id,
-                verification_id=str(pending["verification_id"]),
-                code=form.get("code").replace(" ", ""),
-                password=form.raw("password"),
-                handle=form.get("handle"),
-                display_name=form.get("display_name"),
-                locale=str(pending.get("locale") or visitor.locale),
-                context=visitor.context,
-            )
+            token = _open_wallet(identity, visitor, pending, form)
         except DomainError as error:
             name = next((field for kind, field in FIELD_OF if isinstance(error, kind)), "")
             form.fail(error, name)
             return complete_page(visitor, pending, form, STATUS_BY_KIND[error.kind])
-        actor = identity.authenticate(visitor.tenant.id, token.access_token, visitor.context)
-        user = identity.me(actor)
-        rotate_session(visitor.request)
-        session = visitor.session
-        session.pop(SIGNUP_KEY, None)
-        session[TOKEN_KEY] = token.access_token
-        session[NAME_KEY] = user.display_name
-        session[LOCALE_KEY] = user.locale
-        flash(visitor, "Welcome, {name}. Your wallet is open.", name=user.display_name)
+        _welcome(identity, visitor, token)
         return Redirect(path="/", status_code=303)
 
     return [show_complete, complete]
+
+
+def _open_wallet(
+    identity: IdentityService, visitor: Visitor, pending: dict[str, Any], form: Form
+) -> IssuedToken:
+    """The new person's session token, once the service has checked the code and created them."""
+    _, token = identity.complete_signup(
+        visitor.tenant.id,
+        verification_id=str(pending["verification_id"]),
+        code=form.get("code").replace(" ", ""),
+        password=form.raw("password"),
+        handle=form.get("handle"),
+        display_name=form.get("display_name"),
+        locale=str(pending.get("locale") or visitor.locale),
+        context=visitor.context,
+    )
+    return token
+
+
+def _welcome(identity: IdentityService, visitor: Visitor, token: IssuedToken) -> None:
+    """Sign this browser in as the new person, in a fresh session under a new id: the pending
+    sign-up, and anything else an earlier visitor left in the session, is gone afterwards."""
+    actor = identity.authenticate(visitor.tenant.id, token.access_token, visitor.context)
+    user = identity.me(actor)
+    sign_in_session(visitor, token.access_token, user.display_name, **{LOCALE_KEY: user.locale})
+    flash(visitor, "Welcome, {name}. Your wallet is open.", name=user.display_name)
 
 
 def _pending(visitor: Visitor) -> dict[str, Any] | None:
@@ -266,10 +283,9 @@ def _reset_routes(container: Container) -> list[HTTPRouteHandler]:
             form.fail(error, name)
             status = STATUS_BY_KIND[error.kind]
             return page(visitor, "password_reset_complete.html", form=form, status=status)
-        # Every session of the person was just revoked, this browser's too if it had one.
-        visitor.session.pop(TOKEN_KEY, None)
-        visitor.session.pop(NAME_KEY, None)
-        rotate_session(visitor.request)
+        # Every session of the person was just revoked, this browser's too if it had one; and
+        # whatever this browser's session held before is no business of the person signing in.
+        start_fresh_session(visitor)
         flash(visitor, "Your password is changed. Sign in with the new one.")
         return Redirect(path="/signin", status_code=303)
 

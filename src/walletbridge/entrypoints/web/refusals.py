@@ -62,7 +62,9 @@ FIELD_OF: Mapping[str, str] = {
 }
 """The form field a refusal concerns; anything else is said at the top of the form."""
 
-FALLBACK = Msg("The payment was refused.")
+FALLBACK = Msg("That was refused.")
+"""What a refusal says when its own message cannot be shown. Payments, payees and requests to
+pay all come here, so it names none of them."""
 
 
 @cache

@@ -29,6 +29,16 @@
     });
   });
 
+  // The live feed: an item the list already shows is not added again. (A new event source,
+  // which htmx opens after one failed, resumes from where the page began, not from the last id.)
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var message = event.detail;
+    if (message && message.type === "activity" && message.lastEventId &&
+        document.getElementById("activity-" + message.lastEventId)) {
+      event.preventDefault();
+    }
+  });
+
   // Move focus to the first field with an error, so keyboard and screen-reader users land on it.
   document.addEventListener("DOMContentLoaded", function () {
     var invalid = document.querySelector("[aria-invalid=true]");
