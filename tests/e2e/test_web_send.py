@@ -394,7 +394,7 @@ def test_a_changed_fee_brings_the_confirm_page_back_with_the_new_fee(
     bank.app.wallets.configure_tenant(TenantId(bank.tenant), configuration(basis_points=100))
     again = browser.post("/send/execute", values, page="/send")
     assert again.status_code == 409
-    assert "The fee is now 0.40 EUR" in (form_error(again.text) or "")
+    assert "The fee is now €0.40" in (form_error(again.text) or "")
     fresh = hidden_fields(again.text)
     assert fresh["fee"] == "0.40" and fresh["idempotency_key"] != values["idempotency_key"]
     assert posted(bank, bob) == 0
@@ -453,7 +453,7 @@ def test_a_payment_over_a_limit_says_what_remains_also_when_sent_again(
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
     browser = signed_in(bank, opened, alice)
     values = hidden_fields(confirm(browser, bob.handle, "20.00").text)
-    expected = "The payment is over the per-transaction limit; 10.00 EUR remains."
+    expected = "The payment is over the per-transaction limit; €10.00 remains."
     first = browser.post("/send/execute", values, page="/send")
     assert first.status_code == 422 and field_error(first.text, "amount") == expected
     # The refusal is stored against the key: the same form again gets the same answer.

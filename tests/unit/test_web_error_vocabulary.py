@@ -278,7 +278,7 @@ def test_the_refusals_the_money_pages_word_themselves_read_in_chinese() -> None:
 
 def test_a_limit_and_a_status_are_named_in_chinese() -> None:
     over = Msg(LimitExceeded.template, {"limit": "daily", "remaining": "12.00", "currency": "EUR"})
-    assert translate("en", over) == "The payment is over the daily limit; 12.00 EUR remains."
+    assert translate("en", over) == "The payment is over the daily limit; €12.00 remains."
     chinese = translate("zh-CN", over)
     assert "每日" in chinese and "daily" not in chinese
     paid = translate("zh-CN", Msg(RequestNotPending.template, {"request_status": "paid"}))
