@@ -158,6 +158,7 @@ def brand_stylesheet(primary: str) -> str:
   --bs-btn-hover-color: {button_text};
   --bs-btn-active-bg: {on_white};
 }}
+.progress {{ --bs-progress-bar-bg: {on_white}; }}
 .wb-brandbar {{ border-top: 4px solid {primary}; }}
 """
 
