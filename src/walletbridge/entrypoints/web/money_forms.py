@@ -227,9 +227,11 @@ def money_text(fmt: Formatter, value: object) -> str:
 
 
 def person_name(value: object) -> str:
+    """The counterparty's masked name for a sentence that ends with its own full stop ("Sent
+    €3.21 to Ben D."): the initial's dot is left out so the sentence does not end in two."""
     if not isinstance(value, Mapping):
         return ""
-    return mask_name(str(value.get("display_name") or value.get("handle") or ""))
+    return mask_name(str(value.get("display_name") or value.get("handle") or "")).rstrip(".")
 
 
 # -- step-up ---------------------------------------------------------------------------------
