@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,23 @@ def wait_for(
             return
         time.sleep(0.1)
     pytest.fail(f"no answer within {seconds} s:\n{log.read_text()}")
+
+
+def start_run(
+    port: int, env: Mapping[str, str], log: Path, seconds: float
+) -> subprocess.Popen[bytes]:
+    """``walletbridge run`` on ``port`` with ``env``, its output in ``log``, once ``/ready``
+    answers; stopped again (and the test failed with the log) if it exits or does not answer
+    within ``seconds``."""
+    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "run", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/ready"), process, log, seconds)
+    except BaseException:
+        stop(process)
+        raise
+    return process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

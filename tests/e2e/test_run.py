@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.processes import answers, free_port, stop, wait_for
+from tests.e2e.processes import free_port, start_run, stop
 
 START_SECONDS = 60.0
 
@@ -48,11 +46,8 @@ def test_run_serves_and_stops_with_its_worker(
     env = os.environ | {"WALLETBRIDGE_VAR_DIR": str(tmp_path), "WALLETBRIDGE_ENVIRONMENT": "test"}
     env.pop("WALLETBRIDGE_DATABASE_URL", None)
     log = tmp_path / "run.log"
-    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "run", "--port", str(port)]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = start_run(port, env, log, START_SECONDS)
     try:
-        wait_for(lambda: answers(f"http://127.0.0.1:{port}/ready"), server, log, START_SECONDS)
         output = log.read_text()
         assert f"listening on http://127.0.0.1:{port}" in output
         assert "cny-bank" in output

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ import uvicorn
 from babel.numbers import format_currency
 
 from tests.e2e.processes import free_port
-from tests.e2e.web_kit import Browser, WebBank, field_error, web_bank
+from tests.e2e.web_kit import Browser, WebBank, field_error
 from tests.integration.identity_kit import Person, actor_of
 from walletbridge.domain.actors import RecipientKind
 from walletbridge.domain.money import Money
@@ -36,12 +35,6 @@ from walletbridge.services.payment_plans import TransferOrder
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SESSION_COOKIE = "__Host-wb-session"
 WAIT_SECONDS = 15.0
-
-
-@pytest.fixture
-def bank(database_url: str, tmp_path: Path) -> Iterator[WebBank]:
-    with web_bank(database_url, tmp_path) as made:
-        yield made
 
 
 @contextmanager
@@ -351,13 +344,27 @@ def test_the_stream_refuses_a_visitor_who_is_not_signed_in(bank: WebBank) -> Non
     assert answer.status_code == 204
 
 
+def short_streams(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    lifetime_seconds: float,
+    keepalive_seconds: float = pages_feed.StreamTiming.keepalive_seconds,
+) -> None:
+    """Streams that look for new items every 50 ms and end after ``lifetime_seconds`` (the test
+    client reads a stream to its end), however long the session's idle window."""
+    timing = pages_feed.StreamTiming(
+        poll_seconds=0.05,
+        keepalive_seconds=keepalive_seconds,
+        lifetime_seconds=lifetime_seconds,
+        outlast_idle_window=False,
+    )
+    monkeypatch.setattr(pages_feed, "TIMING", timing)
+
+
 def test_the_stream_keeps_alive_and_ends_by_itself(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, keepalive_seconds=0.2, lifetime_seconds=1, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=1, keepalive_seconds=0.2)
     someone = bank.customer()
     with signed_in(bank, someone) as browser:
         started = time.monotonic()
@@ -383,10 +390,7 @@ def test_a_stream_outlives_the_idle_window_so_its_reconnects_cannot_keep_a_sessi
 def test_a_reconnecting_stream_resumes_after_the_last_item_its_browser_saw(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, lifetime_seconds=0.5, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=0.5)
     payer, payee, other = (
         bank.customer(funded_minor=10_000),
         bank.customer(),
@@ -435,10 +439,7 @@ def event_ids(text: str) -> list[str]:
 def test_an_item_that_arrives_between_the_page_and_its_stream_is_sent(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, lifetime_seconds=0.5, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=0.5)
     payer, payee = bank.customer(funded_minor=10_000), bank.customer()
     pay(bank, payer, payee, 100)
     bank.app.notifications.deliver_pending()
@@ -460,10 +461,7 @@ def test_an_item_that_arrives_between_the_page_and_its_stream_is_sent(
 def test_a_page_with_an_empty_feed_gets_every_item_that_arrives_before_its_stream(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, lifetime_seconds=0.5, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=0.5)
     payer, payee = bank.customer(funded_minor=10_000), bank.customer()
     with signed_in(bank, payee) as browser:
         address = stream_address(browser.get("/activity").text)
@@ -480,10 +478,7 @@ def test_a_page_with_an_empty_feed_gets_every_item_that_arrives_before_its_strea
 def test_the_stream_keeps_the_browsers_last_event_id_current_in_every_message(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, keepalive_seconds=0.15, lifetime_seconds=0.6, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=0.6, keepalive_seconds=0.15)
     payer, payee = bank.customer(funded_minor=10_000), bank.customer()
     pay(bank, payer, payee, 100)
     bank.app.notifications.deliver_pending()
@@ -499,10 +494,7 @@ def test_the_stream_keeps_the_browsers_last_event_id_current_in_every_message(
 def test_an_address_naming_someone_elses_item_starts_from_now_and_shows_nothing_of_theirs(
     bank: WebBank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    timing = pages_feed.StreamTiming(
-        poll_seconds=0.05, lifetime_seconds=0.4, outlast_idle_window=False
-    )
-    monkeypatch.setattr(pages_feed, "TIMING", timing)
+    short_streams(monkeypatch, lifetime_seconds=0.4)
     payer, payee, other = (
         bank.customer(funded_minor=10_000),
         bank.customer(),

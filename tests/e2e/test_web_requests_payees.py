@@ -4,17 +4,24 @@ renamed, deleted and paid from; and nobody acting on another person's request or
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.e2e.web_kit import Browser, WebBank, field_error, form_error, form_key_of, web_bank
-from tests.integration.identity_kit import PASSWORD, Person, actor_of
+from tests.e2e.web_kit import (
+    Browser,
+    Browsers,
+    WebBank,
+    actor,
+    field_error,
+    form_error,
+    form_key_of,
+    hidden_fields,
+    posted,
+    text_of,
+)
+from tests.integration.identity_kit import PASSWORD, Person
 from tests.integration.wallet_people import EUR
-from walletbridge.domain.actors import Actor, RecipientKind
+from walletbridge.domain.actors import RecipientKind
 from walletbridge.domain.money import Money
 from walletbridge.domain.payments import PaymentRequest, RecipientRef, RequestStatus
 from walletbridge.services.payees import PayeeView
@@ -22,36 +29,6 @@ from walletbridge.services.payees import PayeeView
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 IDLE_SECONDS = 301
 NOT_FOUND = "There is nothing at this address."
-
-
-@pytest.fixture
-def bank(database_url: str, tmp_path: Path) -> Iterator[WebBank]:
-    with web_bank(database_url, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def opened(bank: WebBank) -> Iterator[list[Browser]]:
-    browsers: list[Browser] = []
-    yield browsers
-    for each in browsers:
-        each.close()
-
-
-def signed_in(bank: WebBank, opened: list[Browser], who: Person) -> Browser:
-    browser = Browser(bank)
-    opened.append(browser)
-    browser.sign_in(who)
-    return browser
-
-
-def actor(bank: WebBank, who: Person) -> Actor:
-    return actor_of(bank.app, bank.tenant, who.token)  # type: ignore[arg-type]
-
-
-def posted(bank: WebBank, who: Person) -> int:
-    _, balances = bank.app.wallets.balances(actor(bank, who))
-    return sum(b.posted_minor for b in balances if b.account.currency == "EUR")
 
 
 def requests_of(bank: WebBank, who: Person, *, incoming: bool) -> list[PaymentRequest]:
@@ -74,30 +51,19 @@ def ask(browser: Browser, to: str, amount: str, note: str = "") -> httpx.Respons
     return browser.post("/requests/new", form, page="/requests/new")
 
 
-def accept_form(html: str) -> dict[str, str]:
-    part = html.split("/accept", 1)[1].split("</form>", 1)[0]
-    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', part))
-
-
-def text_of(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert match, f"no #{element_id} on the page"
-    return match.group(1).strip()
-
-
 # Requests to pay.
 
 
-def test_a_request_is_seen_by_the_payer_and_paid_once(bank: WebBank, opened: list[Browser]) -> None:
+def test_a_request_is_seen_by_the_payer_and_paid_once(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(), bank.customer(funded_minor=10_000)
-    asking = signed_in(bank, opened, alice)
+    asking = opened.signed_in(alice)
     made = ask(asking, bob.email, "12.00", note="Lunch")
     assert made.status_code == 303 and made.headers["location"] == "/requests"
     mine = asking.get("/requests").text
     assert f"Asked @{bob.handle} for €12.00." in mine
     assert f"To @{bob.handle}" in mine and "Waiting" in mine and "Lunch" in mine
 
-    paying = signed_in(bank, opened, bob)
+    paying = opened.signed_in(bob)
     asked = requests_of(bank, bob, incoming=True)
     assert len(asked) == 1
     inbox = paying.get("/requests").text
@@ -106,7 +72,7 @@ def test_a_request_is_seen_by_the_payer_and_paid_once(bank: WebBank, opened: lis
     to = RecipientRef(RecipientKind.HANDLE, alice.handle)
     fee = bank.app.wallets.payments.quote(actor(bank, bob), to, Money(1200, EUR)).fee
     assert text_of(page.text, "confirm-fee") == f"€{fee.to_decimal_string()}"
-    values = accept_form(page.text)
+    values = hidden_fields(page.text, f"/requests/{asked[0].id}/accept")
     assert values["fee"] == fee.to_decimal_string() and values["idempotency_key"]
 
     paid = paying.post(f"/requests/{asked[0].id}/accept", values, page="/requests")
@@ -122,13 +88,13 @@ def test_a_request_is_seen_by_the_payer_and_paid_once(bank: WebBank, opened: lis
     assert line.status_code == 200 and f"To @{alice.handle}" in line.text
 
 
-def test_the_payer_declines_and_the_requester_cancels(bank: WebBank, opened: list[Browser]) -> None:
+def test_the_payer_declines_and_the_requester_cancels(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(), bank.customer(funded_minor=10_000)
-    asking = signed_in(bank, opened, alice)
+    asking = opened.signed_in(alice)
     ask(asking, bob.handle, "5.00")
     ask(asking, bob.handle, "6.00")
     first, second = sorted(requests_of(bank, alice, incoming=False), key=lambda r: r.amount_minor)
-    paying = signed_in(bank, opened, bob)
+    paying = opened.signed_in(bob)
 
     declined = paying.post(f"/requests/{first.id}/decline", {}, page="/requests")
     assert declined.status_code == 303
@@ -146,9 +112,9 @@ def test_the_payer_declines_and_the_requester_cancels(bank: WebBank, opened: lis
     assert posted(bank, bob) == 10_000 and posted(bank, alice) == 0
 
 
-def test_the_request_pages_speak_chinese(bank: WebBank, opened: list[Browser]) -> None:
+def test_the_request_pages_speak_chinese(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(), bank.customer(funded_minor=10_000)
-    ask(signed_in(bank, opened, alice), bob.handle, "4.00")
+    ask(opened.signed_in(alice), bob.handle, "4.00")
     chinese = Browser(bank, language="zh-CN")
     opened.append(chinese)
     chinese.sign_in(bob)
@@ -158,14 +124,12 @@ def test_the_request_pages_speak_chinese(bank: WebBank, opened: list[Browser]) -
     assert "确认付款" in chinese.get(f"/requests/{asked.id}/accept").text
 
 
-def test_nobody_else_can_pay_decline_or_cancel_a_request(
-    bank: WebBank, opened: list[Browser]
-) -> None:
+def test_nobody_else_can_pay_decline_or_cancel_a_request(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(), bank.customer(funded_minor=10_000)
     mallory = bank.customer(funded_minor=10_000)
-    ask(signed_in(bank, opened, alice), bob.handle, "9.00")
+    ask(opened.signed_in(alice), bob.handle, "9.00")
     asked = requests_of(bank, alice, incoming=False)[0]
-    intruder = signed_in(bank, opened, mallory)
+    intruder = opened.signed_in(mallory)
     looked = intruder.get(f"/requests/{asked.id}/accept")
     assert looked.status_code == 404 and NOT_FOUND in looked.text
     forged = {"fee": "0.05", "idempotency_key": "forged-1"}
@@ -173,7 +137,7 @@ def test_nobody_else_can_pay_decline_or_cancel_a_request(
         answer = intruder.post(f"/requests/{asked.id}/{action}", data, page="/requests")
         assert answer.status_code == 404 and NOT_FOUND in answer.text, action
     # Each party may only do their own part: the payer cannot cancel, the requester cannot pay.
-    payer = signed_in(bank, opened, bob)
+    payer = opened.signed_in(bob)
     assert payer.post(f"/requests/{asked.id}/cancel", {}, page="/requests").status_code == 404
     requester = opened[0]
     assert requester.get(f"/requests/{asked.id}/accept").status_code == 404
@@ -183,10 +147,10 @@ def test_nobody_else_can_pay_decline_or_cancel_a_request(
 
 
 def test_a_request_form_keeps_its_values_on_errors_and_a_double_click_asks_once(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(), bank.customer()
-    asking = signed_in(bank, opened, alice)
+    asking = opened.signed_in(alice)
     bad = ask(asking, bob.handle, "1.001", note="Tickets")
     assert bad.status_code == 422 and field_error(bad.text, "amount")
     assert 'value="1.001"' in bad.text and 'value="Tickets"' in bad.text
@@ -207,10 +171,10 @@ def test_a_request_form_keeps_its_values_on_errors_and_a_double_click_asks_once(
 
 
 def test_a_refused_request_comes_back_with_a_fresh_key_and_the_corrected_form_goes_through(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(), bank.customer()
-    asking = signed_in(bank, opened, alice)
+    asking = opened.signed_in(alice)
     spent = form_key_of(asking.get("/requests/new").text)
     form = {"to": "nobody@example.com", "amount": "3.00", "currency": "EUR", "note": "Cinema"}
     refused = asking.post("/requests/new", {**form, "idempotency_key": spent}, page="/requests")
@@ -228,15 +192,16 @@ def test_a_refused_request_comes_back_with_a_fresh_key_and_the_corrected_form_go
 
 
 def test_paying_a_request_from_an_idle_session_steps_up_first(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(), bank.customer(funded_minor=10_000)
-    ask(signed_in(bank, opened, alice), bob.handle, "7.00")
+    ask(opened.signed_in(alice), bob.handle, "7.00")
     asked = requests_of(bank, alice, incoming=False)[0]
-    paying = signed_in(bank, opened, bob)
-    values = accept_form(paying.get(f"/requests/{asked.id}/accept").text)
+    paying = opened.signed_in(bob)
+    accept = f"/requests/{asked.id}/accept"
+    values = hidden_fields(paying.get(accept).text, accept)
     bank.clock.advance(IDLE_SECONDS)
-    stepup = paying.post(f"/requests/{asked.id}/accept", values, page="/requests")
+    stepup = paying.post(accept, values, page="/requests")
     assert stepup.status_code == 200 and f'action="/requests/{asked.id}/stepup"' in stepup.text
     assert form_key_of(stepup.text) == values["idempotency_key"] and posted(bank, alice) == 0
     done = paying.post(
@@ -248,11 +213,9 @@ def test_paying_a_request_from_an_idle_session_steps_up_first(
 # Payees.
 
 
-def test_a_payee_is_added_renamed_paid_from_and_deleted(
-    bank: WebBank, opened: list[Browser]
-) -> None:
+def test_a_payee_is_added_renamed_paid_from_and_deleted(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     page = browser.get("/payees")
     added = browser.post(
         "/payees",
@@ -285,10 +248,10 @@ def test_a_payee_is_added_renamed_paid_from_and_deleted(
 
 
 def test_adding_a_payee_refuses_in_place_and_a_double_click_adds_once(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     key = form_key_of(browser.get("/payees").text)
     form = {"to": bob.handle, "nickname": "Bob", "idempotency_key": key}
     first = browser.post("/payees", form, page="/payees")
@@ -307,10 +270,10 @@ def test_adding_a_payee_refuses_in_place_and_a_double_click_adds_once(
 
 
 def test_a_refused_payee_comes_back_with_a_fresh_key_and_the_corrected_form_adds_it(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     spent = form_key_of(browser.get("/payees").text)
     form = {"to": "nobody_here", "nickname": "Bob", "idempotency_key": spent}
     refused = browser.post("/payees", form, page="/payees")
@@ -323,17 +286,15 @@ def test_a_refused_payee_comes_back_with_a_fresh_key_and_the_corrected_form_adds
     assert [p.payee.nickname for p in payees_of(bank, alice)] == ["Bob"]
 
 
-def test_nobody_else_can_see_rename_delete_or_pay_a_payee(
-    bank: WebBank, opened: list[Browser]
-) -> None:
+def test_nobody_else_can_see_rename_delete_or_pay_a_payee(bank: WebBank, opened: Browsers) -> None:
     alice, bob, mallory = bank.customer(), bank.customer(), bank.customer()
-    owner = signed_in(bank, opened, alice)
+    owner = opened.signed_in(alice)
     key = form_key_of(owner.get("/payees").text)
     owner.post(
         "/payees", {"to": bob.handle, "nickname": "Bob", "idempotency_key": key}, page="/payees"
     )
     payee_id = payees_of(bank, alice)[0].payee.id
-    intruder = signed_in(bank, opened, mallory)
+    intruder = opened.signed_in(mallory)
     for path in (
         f"/payees/{payee_id}/edit",
         f"/payees/{payee_id}/delete",

@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.web_kit import (
     Browser,
+    Browsers,
     WebBank,
+    actor,
     csrf_of,
     field_error,
     form_error,
     form_key_of,
-    web_bank,
+    hidden_fields,
+    posted,
+    text_of,
 )
-from tests.integration.identity_kit import PASSWORD, Person, actor_of, enrol_totp
+from tests.integration.identity_kit import PASSWORD, Person, enrol_totp
 from tests.integration.wallet_people import EUR, configuration
-from walletbridge.domain.actors import Actor, RecipientKind
+from walletbridge.domain.actors import RecipientKind
 from walletbridge.domain.ledger import TenantId
 from walletbridge.domain.limits import LimitExceeded, PayeeLimitExceeded
 from walletbridge.domain.money import Money
@@ -45,37 +47,6 @@ from walletbridge.services.payment_plans import TransferOrder
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 IDLE_SECONDS = 301
-
-
-@pytest.fixture
-def bank(database_url: str, tmp_path: Path) -> Iterator[WebBank]:
-    with web_bank(database_url, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def opened(bank: WebBank) -> Iterator[list[Browser]]:
-    """Browsers a test opens; closed after it."""
-    browsers: list[Browser] = []
-    yield browsers
-    for each in browsers:
-        each.close()
-
-
-def signed_in(bank: WebBank, opened: list[Browser], who: Person) -> Browser:
-    browser = Browser(bank)
-    opened.append(browser)
-    browser.sign_in(who)
-    return browser
-
-
-def actor(bank: WebBank, who: Person) -> Actor:
-    return actor_of(bank.app, bank.tenant, who.token)  # type: ignore[arg-type]
-
-
-def posted(bank: WebBank, who: Person) -> int:
-    _, balances = bank.app.wallets.balances(actor(bank, who))
-    return sum(b.posted_minor for b in balances if b.account.currency == "EUR")
 
 
 def payments_out(bank: WebBank, who: Person) -> list[dict[str, object]]:
@@ -97,10 +68,9 @@ def confirm(browser: Browser, to: str, amount: str, note: str = "") -> httpx.Res
     return browser.post("/send/confirm", form, page="/send")
 
 
-def hidden_fields(html: str) -> dict[str, str]:
+def confirm_form(html: str) -> dict[str, str]:
     """The values the confirm page's "Confirm and send" form carries."""
-    part = html.split('action="/send/execute"', 1)[1].split("</form>", 1)[0]
-    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', part))
+    return hidden_fields(html, "/send/execute")
 
 
 def htmx_get(browser: Browser, path: str, **params: str) -> httpx.Response:
@@ -108,17 +78,11 @@ def htmx_get(browser: Browser, path: str, **params: str) -> httpx.Response:
     return browser.get(path, params=params, headers={"HX-Request": "true"})
 
 
-def text_of(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert match, f"no #{element_id} on the page"
-    return match.group(1).strip()
-
-
 def test_a_payment_goes_form_confirm_execute_and_moves_the_money_once(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     form = browser.get("/send")
     assert form.status_code == 200 and 'hx-get="/send/lookup"' in form.text
     assert "Available: €100.00" in form.text
@@ -129,7 +93,7 @@ def test_a_payment_goes_form_confirm_execute_and_moves_the_money_once(
     assert text_of(page.text, "confirm-fee") == f"€{fee.to_decimal_string()}"
     assert text_of(page.text, "confirm-total") == f"€{(eur(1234) + fee).to_decimal_string()}"
     assert text_of(page.text, "confirm-name") == "User " + bob.handle[0] + "."
-    values = hidden_fields(page.text)
+    values = confirm_form(page.text)
     assert values["fee"] == fee.to_decimal_string() and values["idempotency_key"]
     assert posted(bank, alice) == 10_000, "confirming pays nothing"
 
@@ -147,11 +111,11 @@ def test_a_payment_goes_form_confirm_execute_and_moves_the_money_once(
 
 
 def test_the_same_confirm_form_sent_twice_pays_once_and_lands_on_the_same_page(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(browser, bob.handle, "20.00").text)
+    browser = opened.signed_in(alice)
+    values = confirm_form(confirm(browser, bob.handle, "20.00").text)
     first = browser.post("/send/execute", values, page="/send")
     second = browser.post("/send/execute", values, page="/send")
     assert first.status_code == second.status_code == 303
@@ -160,12 +124,10 @@ def test_the_same_confirm_form_sent_twice_pays_once_and_lands_on_the_same_page(
     assert posted(bank, bob) == 2000
 
 
-def test_two_concurrent_submissions_with_one_key_pay_once(
-    bank: WebBank, opened: list[Browser]
-) -> None:
+def test_two_concurrent_submissions_with_one_key_pay_once(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    first = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(first, bob.handle, "30.00").text)
+    first = opened.signed_in(alice)
+    values = confirm_form(confirm(first, bob.handle, "30.00").text)
     token = csrf_of(first.get("/send").text)
     # A second tab of the same browser: the same cookies, its own connection.
     second = Browser(bank)
@@ -190,10 +152,10 @@ def test_two_concurrent_submissions_with_one_key_pay_once(
 
 @pytest.mark.parametrize("amount", ["0", "-1", "1.001", "abc"])
 def test_a_bad_amount_is_refused_next_to_the_field_keeping_the_values(
-    bank: WebBank, opened: list[Browser], amount: str
+    bank: WebBank, opened: Browsers, amount: str
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     page = confirm(browser, bob.handle, amount, note="Rent")
     assert page.status_code == 422
     message = field_error(page.text, "amount")
@@ -208,21 +170,21 @@ def test_a_bad_amount_is_refused_next_to_the_field_keeping_the_values(
 
 
 def test_not_enough_money_is_said_next_to_the_amount_and_nothing_is_paid(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob, carol = (
         bank.customer(funded_minor=1_000),
         bank.customer(),
         bank.customer(),
     )
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     early = confirm(browser, bob.handle, "50.00")
     assert early.status_code == 422
     assert field_error(early.text, "amount") == (
         "Your balance is not enough for this amount and its fee."
     )
     # Enough when confirmed, spent elsewhere before "Confirm and send".
-    values = hidden_fields(confirm(browser, bob.handle, "8.00").text)
+    values = confirm_form(confirm(browser, bob.handle, "8.00").text)
     to = RecipientRef(RecipientKind.HANDLE, carol.handle)
     spend = bank.app.wallets.payments.quote(actor(bank, alice), to, eur(900))
     order = TransferOrder(to=to, amount=eur(900), fee=spend.fee)
@@ -237,10 +199,10 @@ def test_not_enough_money_is_said_next_to_the_amount_and_nothing_is_paid(
 
 
 def test_an_unknown_recipient_or_oneself_is_named_next_to_the_recipient_field(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice = bank.customer(funded_minor=10_000)
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     unknown = confirm(browser, "nobody_here", "5.00")
     assert unknown.status_code == 422
     assert field_error(unknown.text, "to") == "No active customer here goes by that handle."
@@ -253,10 +215,10 @@ def test_an_unknown_recipient_or_oneself_is_named_next_to_the_recipient_field(
 
 
 def test_the_quote_fragment_shows_the_fee_the_service_charges(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     answer = htmx_get(browser, "/send/quote", to=bob.email, amount="250.00", currency="EUR")
     fee = service_fee(bank, alice, bob, 25_000)
     assert fee.amount_minor == 125  # 50 basis points
@@ -274,10 +236,10 @@ def test_the_quote_fragment_shows_the_fee_the_service_charges(
 
 
 def test_the_lookup_fragment_names_the_recipient_masked_and_is_limited(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     found = htmx_get(browser, "/send/lookup", to=bob.phone)
     assert 'data-state="found"' in found.text
     assert f"Wallet found: User {bob.handle[0]}." in found.text
@@ -296,10 +258,10 @@ def test_the_lookup_fragment_names_the_recipient_masked_and_is_limited(
 
 
 def test_a_plain_get_of_the_lookup_or_the_quote_spends_no_lookup_and_goes_to_the_form(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     # What a cross-site page could make the browser do: top-level GETs, cookie included.
     for n in range(LOOKUP_LIMIT + 1):
         looked = browser.get(
@@ -322,10 +284,10 @@ def test_a_plain_get_of_the_lookup_or_the_quote_spends_no_lookup_and_goes_to_the
 
 
 def test_the_amount_field_is_described_by_what_is_available(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice = bank.customer(funded_minor=10_000)
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     html = browser.get("/send").text
     amount = re.search(r'<input[^>]*id="f-amount"[^>]*>', html)
     assert amount, "the send form has an amount field"
@@ -343,11 +305,11 @@ def test_the_amount_field_is_described_by_what_is_available(
 
 
 def test_an_idle_session_steps_up_with_the_password_and_pays_once(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(browser, bob.handle, "15.00", note="Books").text)
+    browser = opened.signed_in(alice)
+    values = confirm_form(confirm(browser, bob.handle, "15.00", note="Books").text)
     bank.clock.advance(IDLE_SECONDS)
 
     stepup = browser.post("/send/execute", values, page="/send")
@@ -356,7 +318,7 @@ def test_an_idle_session_steps_up_with_the_password_and_pays_once(
         'type="password"' in stepup.text and form_key_of(stepup.text) == values["idempotency_key"]
     )
     assert posted(bank, bob) == 0
-    kept = hidden_fields(stepup.text.replace('action="/send/stepup"', 'action="/send/execute"'))
+    kept = hidden_fields(stepup.text, "/send/stepup")
     assert kept["note"] == "Books" and kept["amount"] == "15.00"
 
     wrong = browser.post("/send/stepup", {**kept, "password": "not-it"}, page="/send")
@@ -370,13 +332,11 @@ def test_an_idle_session_steps_up_with_the_password_and_pays_once(
     assert len(payments_out(bank, alice)) == 1 and posted(bank, bob) == 1500
 
 
-def test_with_an_authenticator_the_step_up_asks_for_a_code(
-    bank: WebBank, opened: list[Browser]
-) -> None:
+def test_with_an_authenticator_the_step_up_asks_for_a_code(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
+    browser = opened.signed_in(alice)
     device, _ = enrol_totp(bank.app, actor(bank, alice), bank.clock)
-    values = hidden_fields(confirm(browser, bob.handle, "5.00").text)
+    values = confirm_form(confirm(browser, bob.handle, "5.00").text)
     bank.clock.advance(IDLE_SECONDS)
     stepup = browser.post("/send/execute", values, page="/send")
     assert 'name="code"' in stepup.text and 'type="password"' not in stepup.text
@@ -386,24 +346,24 @@ def test_with_an_authenticator_the_step_up_asks_for_a_code(
 
 
 def test_a_changed_fee_brings_the_confirm_page_back_with_the_new_fee(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(browser, bob.handle, "40.00").text)
+    browser = opened.signed_in(alice)
+    values = confirm_form(confirm(browser, bob.handle, "40.00").text)
     assert values["fee"] == "0.20"
     bank.app.wallets.configure_tenant(TenantId(bank.tenant), configuration(basis_points=100))
     again = browser.post("/send/execute", values, page="/send")
     assert again.status_code == 409
     assert "The fee is now €0.40" in (form_error(again.text) or "")
-    fresh = hidden_fields(again.text)
+    fresh = confirm_form(again.text)
     assert fresh["fee"] == "0.40" and fresh["idempotency_key"] != values["idempotency_key"]
     assert posted(bank, bob) == 0
     assert browser.post("/send/execute", fresh, page="/send").status_code == 303
     assert posted(bank, bob) == 4000
 
 
-def test_sending_needs_a_signed_in_person(bank: WebBank, opened: list[Browser]) -> None:
+def test_sending_needs_a_signed_in_person(bank: WebBank, opened: Browsers) -> None:
     guest = Browser(bank)
     opened.append(guest)
     answer = guest.get("/send", follow_redirects=False)
@@ -413,11 +373,11 @@ def test_sending_needs_a_signed_in_person(bank: WebBank, opened: list[Browser]) 
 
 
 def test_change_on_the_confirm_page_brings_the_form_back_filled_in(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(browser, bob.email, "3.50", note="Coffee").text)
+    browser = opened.signed_in(alice)
+    values = confirm_form(confirm(browser, bob.email, "3.50", note="Coffee").text)
     change = {k: values[k] for k in ("to", "amount", "currency", "note")}
     form = browser.post("/send", change, page="/send")
     assert form.status_code == 200 and 'action="/send/confirm"' in form.text
@@ -427,7 +387,7 @@ def test_change_on_the_confirm_page_brings_the_form_back_filled_in(
     assert browser.get("/send/execute", follow_redirects=False).headers["location"] == "/send"
 
 
-def test_the_send_pages_speak_chinese(bank: WebBank, opened: list[Browser]) -> None:
+def test_the_send_pages_speak_chinese(bank: WebBank, opened: Browsers) -> None:
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
     chinese = Browser(bank, language="zh-CN")
     opened.append(chinese)
@@ -441,19 +401,19 @@ def test_the_send_pages_speak_chinese(bank: WebBank, opened: list[Browser]) -> N
     assert message and message.isascii() is False, message
     page = confirm(chinese, bob.handle, "10.00")
     assert "确认转账" in page.text and "手续费" in page.text
-    done = chinese.post("/send/execute", hidden_fields(page.text), page="/send")
+    done = chinese.post("/send/execute", confirm_form(page.text), page="/send")
     assert done.status_code == 303
     assert "已向 User " in chinese.get("/send").text
 
 
 def test_a_payment_over_a_limit_says_what_remains_also_when_sent_again(
-    bank: WebBank, opened: list[Browser]
+    bank: WebBank, opened: Browsers
 ) -> None:
     tenant = TenantId(bank.tenant)
     bank.app.wallets.configure_tenant(tenant, configuration(per_transaction_minor=10_00))
     alice, bob = bank.customer(funded_minor=10_000), bank.customer()
-    browser = signed_in(bank, opened, alice)
-    values = hidden_fields(confirm(browser, bob.handle, "20.00").text)
+    browser = opened.signed_in(alice)
+    values = confirm_form(confirm(browser, bob.handle, "20.00").text)
     expected = "The payment is over the per-transaction limit; €10.00 remains."
     first = browser.post("/send/execute", values, page="/send")
     assert first.status_code == 422 and field_error(first.text, "amount") == expected

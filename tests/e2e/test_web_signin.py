@@ -3,30 +3,14 @@ client on both engines (S-06 cookies, S-15 headers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.web_kit import Browser, WebBank, field_error, form_error, web_bank
+from tests.e2e.web_kit import Browser, WebBank, field_error, form_error
 from tests.integration.identity_kit import CONTEXT, PASSWORD, enrol_totp
 from walletbridge.adapters.db.tables_platform import kv_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def bank(database_url: str, tmp_path: Path) -> Iterator[WebBank]:
-    with web_bank(database_url, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def guest(bank: WebBank) -> Iterator[Browser]:
-    opened = Browser(bank)
-    yield opened
-    opened.close()
 
 
 def session_cookie(guest: Browser) -> str | None:

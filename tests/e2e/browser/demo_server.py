@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.processes import answers, free_port, stop, wait_for
+from tests.e2e.processes import free_port, start_run, stop
 from walletbridge.bootstrap import Container, build
 from walletbridge.config import Environment, Settings
 
@@ -69,11 +67,8 @@ def demo_server(var_dir: Path, *, environment: str = "development") -> Iterator[
         "WALLETBRIDGE_OUTBOX_INTERVAL_SECONDS": "1",
     }
     log = var_dir / "run.log"
-    command = [sys.executable, "-m", "walletbridge.entrypoints.cli", "run", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = start_run(port, env, log, START_SECONDS)
     try:
-        wait_for(lambda: answers(f"http://127.0.0.1:{port}/ready"), process, log, START_SECONDS)
         settings = Settings(environment=Environment(environment), var_dir=var_dir)
         container = build(settings)
         try:

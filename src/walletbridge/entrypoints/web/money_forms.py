@@ -1,7 +1,9 @@
 """What the money pages (send, requests to pay, payees) share: reading a recipient, an amount and
 a note from a form; the person's currencies; how a recipient's name is shown; the limit on
-recipient look-ups; waiting out a double click; the step-up; where a payment's page is; and how
-an htmx fragment is rendered (``fragment``, also used by the dashboard and the live feed).
+recipient look-ups; waiting out a double click on a form that moves money, and making what a
+once-only form asks for (a request to pay, a payee) once; the step-up; where a payment's page
+is; and how an htmx fragment is rendered (``fragment``, also used by the dashboard and the live
+feed).
 
 Look-ups reveal whether a contact has a wallet, so each *new* recipient a session asks about
 (look-up, quote, confirm, request, payee) counts against a per-person limit; asking again about
@@ -17,7 +19,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar.response import Template
 
@@ -30,7 +32,7 @@ from walletbridge.domain.payments import MAX_NOTE_CHARS, RecipientRef, RequestIn
 from walletbridge.domain.throttle import RateLimited
 from walletbridge.entrypoints.web.context import TOKEN_KEY, Msg, Visitor, plural, translate
 from walletbridge.entrypoints.web.errors import error_page
-from walletbridge.entrypoints.web.forms import Form
+from walletbridge.entrypoints.web.forms import KEY_FIELD, Form
 from walletbridge.entrypoints.web.i18n import Formatter
 from walletbridge.entrypoints.web.refusals import refusal_message
 from walletbridge.services.idempotency import Outcome
@@ -42,6 +44,8 @@ PROBED_KEPT = 40
 IN_FLIGHT_WAIT_SECONDS = 5.0
 IN_FLIGHT_POLL_SECONDS = 0.1
 ONCE_WINDOW_SECONDS = 3600
+
+Created = TypeVar("Created")
 
 
 def recipient_ref(text: str) -> RecipientRef:
@@ -191,6 +195,32 @@ def submitted_once(container: Container, actor: Actor, key: str) -> bool:
     except RateLimited:
         return False
     return True
+
+
+def renew_once_key(form: Form) -> None:
+    """Give a new form, and one shown again after an error, a fresh once-only key: after a
+    refusal the submitted key is spent, and sending the corrected form with it would count as a
+    repeat."""
+    if not form.get(KEY_FIELD) or not form.ok:
+        form.fresh_key()
+
+
+def create_once(
+    container: Container,
+    visitor: Visitor,
+    actor: Actor,
+    form: Form,
+    to: RecipientRef,
+    create: Callable[[], Created],
+) -> Created | None:
+    """Make what a form with a once-only key asks for (a request to pay, a payee) once: spend
+    the key first (``submitted_once``), then count the look-up of ``to`` and call ``create``.
+    None for a repeat of the form (a double click's second half, whose first half's answer is
+    already on the list); a refusal is raised as the ``DomainError`` it is."""
+    if not submitted_once(container, actor, form.key()):
+        return None
+    probe(container, visitor, actor, to)
+    return create()
 
 
 def payment_path(outcome: Outcome) -> str:

@@ -7,7 +7,7 @@ Adding is limited per hour by ``PayeeService`` itself (the ``payees`` bucket tha
 second time; the look-up it makes counts like every recipient look-up. Someone else's payee, like
 a missing one, is the "page not found" page.
 
-The add form carries a once-only key (``submitted_once``), spent before the payee is created: a
+The add form carries a once-only key (``create_once``), spent before the payee is created: a
 double click adds one payee and its second half goes to the list. A refusal (an unknown contact,
 a payee already kept, the hourly limit) shows the form again with a fresh key, so correcting and
 sending it works. What remains: the repeat of a refused submission, or of one that failed
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from litestar import get, post
 from litestar.di import NamedDependency
@@ -31,16 +32,16 @@ from walletbridge.domain.actors import Actor
 from walletbridge.domain.errors import DomainError
 from walletbridge.domain.payments import MAX_NICKNAME_CHARS, PayeeId, PayeeNotFound
 from walletbridge.entrypoints.web.context import Msg, Visitor, flash, page
-from walletbridge.entrypoints.web.forms import KEY_FIELD, Form, FormBody
+from walletbridge.entrypoints.web.forms import Form, FormBody
 from walletbridge.entrypoints.web.money_forms import (
     Lookup,
+    create_once,
     mask_name,
     not_found,
-    probe,
     read_recipient,
-    submitted_once,
+    renew_once_key,
 )
-from walletbridge.entrypoints.web.refusals import field_for, form_status, refusal_message
+from walletbridge.entrypoints.web.refusals import refuse
 from walletbridge.services.payees import PayeeView
 
 
@@ -90,10 +91,7 @@ class Payees:
     def list_page(
         self, visitor: Visitor, actor: Actor, form: Form, *, status: int = 200
     ) -> Template:
-        # A new form, and one shown again after an error, get a fresh key: after a refusal the
-        # submitted key is spent, and sending the corrected form with it would count as a repeat.
-        if not form.get(KEY_FIELD) or not form.ok:
-            form.fresh_key()
+        renew_once_key(form)
         rows = [row_of(entry) for entry in self.payees.list(actor)]
         rows.sort(key=lambda r: r.nickname.casefold())
         return page(visitor, "payees.html", status=status, form=form, payees=rows, lookup=Lookup())
@@ -120,14 +118,13 @@ class Payees:
         to, nickname = read_recipient(form), read_nickname(form)
         if to is None or nickname is None:
             return self.list_page(visitor, actor, form, status=422)
-        if not submitted_once(self.container, actor, form.key()):
-            return Redirect(path="/payees", status_code=303)  # the first click's answer
+        keep = partial(self.payees.create, actor, to, nickname)
         try:
-            probe(self.container, visitor, actor, to)
-            self.payees.create(actor, to, nickname)
+            made = create_once(self.container, visitor, actor, form, to, keep)
         except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            return self.list_page(visitor, actor, form, status=form_status(error))
+            return self.list_page(visitor, actor, form, status=refuse(form, error))
+        if made is None:
+            return Redirect(path="/payees", status_code=303)  # the first click's answer
         flash(visitor, "Payee saved.")
         return Redirect(path="/payees", status_code=303)
 

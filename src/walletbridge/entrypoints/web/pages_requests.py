@@ -7,7 +7,7 @@ clicks end on the same page; an idle session is asked to confirm it is the perso
 the key and the fee kept. Only the payer can pay or decline a request and only the requester can
 cancel it; anyone else's request, like a missing one, is the "page not found" page.
 
-Asking for money moves none, so its form carries a once-only key instead (``submitted_once``):
+Asking for money moves none, so its form carries a once-only key instead (``create_once``):
 the first submission with a key spends it and a repeat (a double click's second half) goes to
 the list, where the first one's request is. The key is spent before the request is made, so a
 refusal (an unknown recipient, say) shows the form again with a fresh key, and correcting and
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from litestar import get, post
@@ -43,25 +44,25 @@ from walletbridge.entrypoints.web.context import Msg, Visitor, flash, page
 from walletbridge.entrypoints.web.forms import KEY_FIELD, Form, FormBody
 from walletbridge.entrypoints.web.money_forms import (
     Lookup,
+    create_once,
     holdings_of,
     mask_name,
     money_text,
     not_found,
     payment_path,
     person_name,
-    probe,
     read_payment,
+    renew_once_key,
     settle,
     step_up,
     step_up_by_code,
-    submitted_once,
 )
 from walletbridge.entrypoints.web.refusals import (
     PAGE_MESSAGES,
-    field_for,
     form_status,
     outcome_refusal,
     refusal_message,
+    refuse,
 )
 from walletbridge.services.payment_plans import Quote
 
@@ -134,10 +135,7 @@ class Requesting:
     ) -> Template:
         holdings = holdings_of(self.container, actor)
         form.values.setdefault("currency", holdings.home)
-        # A new form, and one shown again after an error, get a fresh key: after a refusal the
-        # submitted key is spent, and sending the corrected form with it would count as a repeat.
-        if not form.get(KEY_FIELD) or not form.ok:
-            form.fresh_key()
+        renew_once_key(form)
         return page(
             visitor,
             "requests_new.html",
@@ -151,15 +149,14 @@ class Requesting:
         read = read_payment(form, self.container, holdings_of(self.container, actor))
         if read is None:
             return self.new_form(visitor, actor, form, status=422)
-        if not submitted_once(self.container, actor, form.key()):
-            return Redirect(path="/requests", status_code=303)  # the first click's answer
         to, money, note = read
+        ask = partial(self.requests.create, actor, to, money, note)
         try:
-            probe(self.container, visitor, actor, to)
-            made = self.requests.create(actor, to, money, note)
+            made = create_once(self.container, visitor, actor, form, to, ask)
         except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            return self.new_form(visitor, actor, form, status=form_status(error))
+            return self.new_form(visitor, actor, form, status=refuse(form, error))
+        if made is None:
+            return Redirect(path="/requests", status_code=303)  # the first click's answer
         flash(
             visitor,
             "Asked @{handle} for {amount}.",
@@ -217,12 +214,10 @@ class Requesting:
     def pay(
         self, visitor: Visitor, actor: Actor, request_id: uuid.UUID, form: Form
     ) -> Template | Redirect:
-        asked = self.asked_of(actor, request_id)
-        if asked is None:
-            return not_found(visitor)
-        fee = self.fee_of(asked, form)
-        if fee is None:
-            return self.accept_page(visitor, actor, asked, status=422)
+        posted = self.posted_payment(visitor, actor, request_id, form)
+        if isinstance(posted, Template):
+            return posted
+        asked, fee = posted
         key = form.key()
         try:
             outcome = settle(lambda: self.requests.accept(actor, asked.id, fee, key))
@@ -245,13 +240,21 @@ class Requesting:
         )
         return Redirect(path=payment_path(outcome), status_code=303)
 
-    def fee_of(self, asked: PaymentRequest, form: Form) -> Money | None:
-        """The fee the confirm page showed, in the request's currency; None if it was altered."""
+    def posted_payment(
+        self, visitor: Visitor, actor: Actor, request_id: uuid.UUID, form: Form
+    ) -> tuple[PaymentRequest, Money] | Template:
+        """The request a posted confirm (or step-up) form pays and the fee the confirm page
+        showed; else the page to show instead: "not found" for anyone else's or a missing
+        request, the confirm page again (422) when the fee was altered."""
+        asked = self.asked_of(actor, request_id)
+        if asked is None:
+            return not_found(visitor)
         try:
             currency = self.container.currencies.get(asked.currency)
-            return parse_amount(form.get("fee"), currency, allow_zero=True)
+            fee = parse_amount(form.get("fee"), currency, allow_zero=True)
         except MoneyError:
-            return None
+            return self.accept_page(visitor, actor, asked, status=422)
+        return asked, fee
 
     def stepup_page(
         self,
@@ -365,12 +368,10 @@ def _payer_routes(steps: Requesting) -> list[HTTPRouteHandler]:
     ) -> Template | Redirect:
         actor = visitor.member()
         form = Form.of(data)
-        asked = steps.asked_of(actor, request_id)
-        if asked is None:
-            return not_found(visitor)
-        fee = steps.fee_of(asked, form)
-        if fee is None:
-            return steps.accept_page(visitor, actor, asked, status=422)
+        posted = steps.posted_payment(visitor, actor, request_id, form)
+        if isinstance(posted, Template):
+            return posted
+        asked, fee = posted
         fresh = step_up(steps.container, visitor, actor, form)
         if fresh is None:
             return steps.stepup_page(visitor, actor, asked, form, fee, status=401)

@@ -61,10 +61,9 @@ from walletbridge.entrypoints.web.money_forms import (
 )
 from walletbridge.entrypoints.web.refusals import (
     PAGE_MESSAGES,
-    field_for,
-    form_status,
     outcome_refusal,
     refusal_message,
+    refuse,
 )
 from walletbridge.services.idempotency import Outcome
 from walletbridge.services.payment_plans import Quote, TransferOrder
@@ -156,8 +155,7 @@ class Sending:
             probe(self.container, visitor, actor, to)
             quote = self.payments.quote(actor, to, money)
         except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            return self.send_form(visitor, actor, form, status=form_status(error))
+            return self.send_form(visitor, actor, form, status=refuse(form, error))
         if quote.total.amount_minor > holdings.available[money.currency.code].amount_minor:
             form.error("amount", PAGE_MESSAGES["insufficient-funds"])
             return self.send_form(visitor, actor, form, status=422)
@@ -221,8 +219,7 @@ class Sending:
                 visitor, actor, form, status=409, notice=refusal_message(error)
             )
         except DomainError as error:
-            form.error(field_for(error), refusal_message(error))
-            return self.send_form(visitor, actor, form, status=form_status(error))
+            return self.send_form(visitor, actor, form, status=refuse(form, error))
         return self.sent(visitor, outcome)
 
     def sent(self, visitor: Visitor, outcome: Outcome) -> Redirect:

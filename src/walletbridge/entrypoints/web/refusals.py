@@ -28,6 +28,7 @@ import walletbridge.domain.wallets  # noqa: F401
 from walletbridge.domain.errors import DomainError, ErrorKind
 from walletbridge.domain.limits import PayeeLimitExceeded
 from walletbridge.entrypoints.web.context import Msg
+from walletbridge.entrypoints.web.forms import Form
 from walletbridge.services.idempotency import Outcome, ReplayedRefusal, replayed_refusal
 
 PAGE_MESSAGES: Mapping[str, Msg] = {
@@ -122,6 +123,13 @@ def form_status(error: DomainError) -> int:
     if error.kind is ErrorKind.CONFLICT:
         return 409
     return 422
+
+
+def refuse(form: Form, error: DomainError) -> int:
+    """Put ``error``'s message next to the field it concerns (at the top of the form if none);
+    the status to show the form again with."""
+    form.error(field_for(error), refusal_message(error))
+    return form_status(error)
 
 
 def outcome_refusal(outcome: Outcome) -> DomainError:
