@@ -222,6 +222,15 @@ def test_requests_to_pay_payees_and_history_through_the_api(bank: Bank) -> None:
     assert any(cell.startswith("'=HYPERLINK") for row in rows for cell in row)
     bad = bank.call("GET", "/transactions?min_amount=1.00", bob)
     assert bad.status_code == 400 and bad.json()["code"] == "filter-invalid"
+    # Direction: alice was paid by bob's accepted request; bob only paid.
+    paid_to_alice = bank.call("GET", "/transactions?direction=in", alice).json()["items"]
+    assert paid_to_alice and all(i["direction"] == "in" for i in paid_to_alice)
+    assert all(
+        i["direction"] == "out"
+        for i in bank.call("GET", "/transactions?direction=out", bob).json()["items"]
+    )
+    assert bank.call("GET", "/transactions?direction=in&type=request", bob).json()["items"] == []
+    assert bank.call("GET", "/transactions?direction=sideways", bob).status_code == 400
 
 
 def test_a_batch_is_all_or_nothing(bank: Bank) -> None:

@@ -196,6 +196,17 @@ def test_filters_narrow_the_history(bank: WebBank, story: Story) -> None:
     assert len(until_later) == 3
 
 
+def test_the_direction_filter_keeps_money_in_or_money_out(bank: WebBank, story: Story) -> None:
+    with signed_in(bank, story.anna) as browser:
+        money_out = rows(browser.get("/history?direction=out").text)
+        money_in = rows(browser.get("/history?direction=in").text)
+        refused = browser.get("/history?direction=sideways")
+    assert len(money_out) == 1 and "-€25.13" in money_out[0] and "Money out" in money_out[0]
+    assert len(money_in) == 1 and "Top-up" in money_in[0]
+    assert refused.status_code == 400
+    assert 'id="f-direction-error"' in refused.text
+
+
 def test_a_wrong_filter_is_explained_next_to_its_field_keeping_what_was_typed(
     bank: WebBank, story: Story
 ) -> None:

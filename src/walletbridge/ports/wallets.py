@@ -50,6 +50,8 @@ class HistoryQuery:
     max_amount_minor: int | None = None
     currency: str | None = None
     text: str | None = None
+    direction: str | None = None
+    """"in" or "out"; None for both."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from walletbridge.domain.actors import Actor, Scope
 from walletbridge.domain.instants import iso_utc
 from walletbridge.domain.money import Currency
 from walletbridge.domain.payments import (
+    Direction,
     HistoryId,
     HistoryItem,
     InvalidFilter,
@@ -59,6 +60,8 @@ class HistoryFilter:
     max_amount_minor: int | None = None
     currency: str | None = None
     text: str | None = None
+    direction: Direction | None = None
+    """Money in or money out; None for both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,7 @@ class HistoryService:
             max_amount_minor=where.max_amount_minor,
             currency=where.currency,
             text=where.text,
+            direction=None if where.direction is None else where.direction.value,
         )
 
     @staticmethod

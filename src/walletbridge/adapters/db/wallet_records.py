@@ -172,6 +172,8 @@ class WalletRecords:
             clauses.append(h.created_at_us < query.until_us)
         if query.kind is not None:
             clauses.append(h.kind == query.kind)
+        if query.direction is not None:
+            clauses.append(h.direction == query.direction)
         if query.counterparty_handle is not None:
             clauses.append(h.counterparty_handle == query.counterparty_handle)
         if query.min_amount_minor is not None:

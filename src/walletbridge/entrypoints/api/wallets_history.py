@@ -20,7 +20,7 @@ from litestar.params import FromPath, QueryParameter
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
 from walletbridge.domain.money import MoneyError, parse_amount
-from walletbridge.domain.payments import HistoryId, InvalidFilter
+from walletbridge.domain.payments import Direction, HistoryId, InvalidFilter
 from walletbridge.entrypoints.api.wallets_docs import (
     HISTORY_EXAMPLE,
     SECURITY,
@@ -44,6 +44,10 @@ Text = Annotated[str | None, QueryParameter(max_length=100)]
 Moment = Annotated[
     str | None,
     QueryParameter(max_length=40, description="ISO 8601 date-time (UTC if no offset) or a date."),
+]
+DirectionParameter = Annotated[
+    Literal["in", "out"] | None,
+    QueryParameter(description="`in` for money received, `out` for money sent; both if absent."),
 ]
 FILTER_INVALID = problem(
     400, "filter-invalid", "The filter is not valid: min_amount needs currency."
@@ -79,6 +83,7 @@ def history_filter(
     max_amount: str | None,
     currency: str | None,
     q: str | None,
+    direction: str | None = None,
 ) -> HistoryFilter:
     amounts: list[int | None] = []
     for text in (min_amount, max_amount):
@@ -104,6 +109,7 @@ def history_filter(
         max_amount_minor=amounts[1],
         currency=currency,
         text=q or None,
+        direction=None if direction is None else Direction(direction),
     )
 
 
@@ -124,6 +130,7 @@ def history_routes(container: Container) -> list[HTTPRouteHandler]:
         max_amount: str | None,
         currency: str | None,
         q: str | None,
+        direction: str | None,
     ) -> HistoryFilter:
         return history_filter(
             currencies,
@@ -135,6 +142,7 @@ def history_routes(container: Container) -> list[HTTPRouteHandler]:
             max_amount=max_amount,
             currency=currency,
             q=q,
+            direction=direction,
         )
 
     @get(
@@ -162,10 +170,13 @@ def history_routes(container: Container) -> list[HTTPRouteHandler]:
         max_amount: Annotated[str | None, QueryParameter(max_length=40)] = None,
         currency: Annotated[str | None, QueryParameter(max_length=3)] = None,
         q: Text = None,
+        direction: DirectionParameter = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> HistoryPageView:
-        chosen = where(since, until, type_, counterparty, min_amount, max_amount, currency, q)
+        chosen = where(
+            since, until, type_, counterparty, min_amount, max_amount, currency, q, direction
+        )
         page = history.page(actor, chosen, cursor=cursor, limit=limit)
         return view({"items": list(page.items), "next_cursor": page.next_cursor}, HistoryPageView)  # type: ignore[no-any-return]
 
@@ -201,8 +212,11 @@ def history_routes(container: Container) -> list[HTTPRouteHandler]:
         max_amount: Annotated[str | None, QueryParameter(max_length=40)] = None,
         currency: Annotated[str | None, QueryParameter(max_length=3)] = None,
         q: Text = None,
+        direction: DirectionParameter = None,
     ) -> Response[bytes]:
-        chosen = where(since, until, type_, counterparty, min_amount, max_amount, currency, q)
+        chosen = where(
+            since, until, type_, counterparty, min_amount, max_amount, currency, q, direction
+        )
         text = "".join(history.export_csv(actor, chosen))
         return Response(
             text.encode("utf-8"),

@@ -34,6 +34,7 @@ from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
 from walletbridge.domain.money import MoneyError, parse_amount
 from walletbridge.domain.payments import (
+    Direction,
     HistoryId,
     InvalidFilter,
     TransactionNotFound,
@@ -48,7 +49,18 @@ from walletbridge.ports import CurrencyCatalog
 from walletbridge.services.history import HistoryFilter
 
 PAGE_SIZE = 25
-FILTER_FIELDS = ("q", "type", "currency", "counterparty", "min_amount", "max_amount", "from", "to")
+FILTER_FIELDS = (
+    "q",
+    "direction",
+    "type",
+    "currency",
+    "counterparty",
+    "min_amount",
+    "max_amount",
+    "from",
+    "to",
+)
+DIRECTIONS = (("in", Msg("Money in")), ("out", Msg("Money out")))
 TYPES = (("p2p", Msg("Payments")), ("request", Msg("Paid requests")), ("top-up", Msg("Top-ups")))
 KIND_LABELS = {
     "p2p": Msg("Payment"),
@@ -161,8 +173,11 @@ def read_filter(
 ) -> HistoryFilter | None:
     """The filter the form describes, or None with the form's errors set."""
     kind, code = form.get("type"), form.get("currency")
+    direction = form.get("direction")
     if kind and kind not in dict(TYPES):
         form.error("type", Msg("Choose a type from the list."))
+    if direction and direction not in dict(DIRECTIONS):
+        form.error("direction", Msg("Choose money in or money out."))
     if code and code not in offered:
         form.error("currency", Msg("Choose a currency from the list."))
     for name in ("q", "counterparty"):
@@ -187,6 +202,7 @@ def read_filter(
         max_amount_minor=high,
         currency=code or None,
         text=form.get("q") or None,
+        direction=Direction(direction) if direction else None,
     )
 
 
@@ -224,6 +240,7 @@ def _listing(visitor: Visitor, form: Form, offered: list[str], **values: Any) ->
         status=200 if form.ok else 400,
         form=form,
         translated_types=[(value, translate(visitor.locale, label)) for value, label in TYPES],
+        directions=[(value, translate(visitor.locale, label)) for value, label in DIRECTIONS],
         currency_options=[(code, code) for code in offered],
         query=filter_query(form),
         **{"lines": [], "older": None, "paged": False, "notice": None, **values},
