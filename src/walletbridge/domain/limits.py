@@ -10,10 +10,10 @@ Days and months are UTC calendar periods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from walletbridge.domain.errors import DomainError, ErrorKind
+from walletbridge.domain.instants import utc_moment
 
 MAX_TIER = 9
 
@@ -80,15 +80,11 @@ class TierLimits:
 
 
 def day_period(at_us: int) -> str:
-    return "day:" + _moment(at_us).strftime("%Y-%m-%d")
+    return "day:" + utc_moment(at_us).strftime("%Y-%m-%d")
 
 
 def month_period(at_us: int) -> str:
-    return "month:" + _moment(at_us).strftime("%Y-%m")
-
-
-def _moment(at_us: int) -> datetime:
-    return datetime.fromtimestamp(at_us // 1_000_000, tz=UTC)
+    return "month:" + utc_moment(at_us).strftime("%Y-%m")
 
 
 @dataclass(frozen=True, slots=True)

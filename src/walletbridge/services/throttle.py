@@ -113,6 +113,11 @@ class ThrottleService:
             window_seconds=300,
         )
 
+    def check_password_guess(self, tenant_id: TenantId, user_id: str) -> None:
+        """Guesses at a signed-in user's own password (re-authentication, password change),
+        counted like logins in one bucket per user wherever they come from."""
+        self.check_login(tenant_id, f"reauth:{user_id}")
+
     def check_login_from_ip(self, tenant_id: TenantId, ip: str) -> None:
         """Login attempts per client IP, counted apart from the per-identifier limit."""
         self.check(

@@ -171,7 +171,7 @@ def _profile_routes(container: Container) -> list[HTTPRouteHandler]:
             ),
         ],
     ) -> None:
-        container.throttle.check_login(actor.tenant_id, f"reauth:{actor.user_id}")
+        container.throttle.check_password_guess(actor.tenant_id, actor.user_id)
         identity.change_password(actor, data.current_password, data.new_password)
 
     return [show_me, update_me, change_password]
@@ -199,7 +199,7 @@ def _session_routes(container: Container) -> list[HTTPRouteHandler]:
         ],
     ) -> None:
         if data.password is not None:  # password guesses count like logins; codes lock out
-            container.throttle.check_login(actor.tenant_id, f"reauth:{actor.user_id}")
+            container.throttle.check_password_guess(actor.tenant_id, actor.user_id)
         identity.reauthenticate(actor, password=data.password, code=data.code)
 
     @post(

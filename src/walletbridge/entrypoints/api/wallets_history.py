@@ -19,6 +19,7 @@ from litestar.params import FromPath, QueryParameter
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
+from walletbridge.domain.instants import micros_of
 from walletbridge.domain.money import MoneyError, parse_amount
 from walletbridge.domain.payments import Direction, HistoryId, InvalidFilter
 from walletbridge.entrypoints.api.wallets_docs import (
@@ -68,8 +69,7 @@ def _moment_us(text: str, *, end: bool) -> int:
                 moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise InvalidFilter(reason=f"{text!r} is not an ISO 8601 date or date-time") from None
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return micros_of(moment)
 
 
 def history_filter(

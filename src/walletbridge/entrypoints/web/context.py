@@ -17,6 +17,7 @@ from a handler to a template, where ``t()`` translates and fills it in the page'
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +31,13 @@ from walletbridge.config import Environment
 from walletbridge.domain.actors import Actor, RequestContext
 from walletbridge.domain.errors import DomainError, TenantNotFound
 from walletbridge.domain.identity import AuthenticationRequired, TenantBrand
+from walletbridge.domain.ledger import TenantId
 from walletbridge.domain.tenants import Tenant
-from walletbridge.entrypoints.api.auth import TenantResolver, request_context
+from walletbridge.entrypoints.api.auth import (
+    TENANT_CACHE_SECONDS,
+    TenantResolver,
+    request_context,
+)
 from walletbridge.entrypoints.web.i18n import LOCALES, Formatter, language_choices, negotiate
 from walletbridge.entrypoints.web.i18n import translations as catalog_for
 from walletbridge.entrypoints.web.security import rotate_session
@@ -247,20 +253,46 @@ def is_background(request: Request[Any, Any, Any]) -> bool:
     return request.method == "GET" and request.headers.get("hx-request") == "true"
 
 
+def page_locale(request: Request[Any, Any, Any], default: str) -> str:
+    """The language a page speaks: the one picked with the switch (kept in the session), else
+    the best match of ``Accept-Language``, else ``default``."""
+    session = request.scope.get("session") or {}
+    chosen = session.get(LOCALE_KEY) if isinstance(session, dict) else None
+    if chosen in LOCALES:
+        return str(chosen)
+    return negotiate(request.headers.get("accept-language"), default)
+
+
+class BrandCache:
+    """Brands by tenant, kept for a few seconds per process like resolved tenants: every page
+    needs one, and they change rarely."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._cache: dict[str, tuple[float, TenantBrand]] = {}
+
+    def get(self, tenant_id: TenantId) -> TenantBrand:
+        now = time.monotonic()
+        hit = self._cache.get(tenant_id)
+        if hit is not None and now - hit[0] < TENANT_CACHE_SECONDS:
+            return hit[1]
+        brand = self._container.identity.brand(tenant_id)
+        if len(self._cache) > 1000:
+            self._cache.clear()
+        self._cache[tenant_id] = (now, brand)
+        return brand
+
+
 def web_dependencies(container: Container) -> dict[str, Provide]:
     resolver = TenantResolver(container)
+    brands = BrandCache(container)
     choose_allowed = container.settings.environment is not Environment.PRODUCTION
 
     def provide_visitor(request: Request[Any, Any, Any]) -> Visitor:
         session = request.session if "session" in request.scope else {}
         tenant = _tenant(request, session, resolver, choose_allowed)
-        brand = container.identity.brand(tenant.id)
-        chosen = session.get(LOCALE_KEY)
-        locale = (
-            chosen
-            if chosen in LOCALES
-            else negotiate(request.headers.get("accept-language"), brand.default_locale)
-        )
+        brand = brands.get(tenant.id)
+        locale = page_locale(request, brand.default_locale)
         context = request_context(request)
         actor = None
         token = session.get(TOKEN_KEY)

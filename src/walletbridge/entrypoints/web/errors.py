@@ -23,13 +23,12 @@ from litestar.types import ExceptionHandlersMap
 from walletbridge.domain.errors import DomainError
 from walletbridge.entrypoints.api.problems import STATUS_BY_KIND
 from walletbridge.entrypoints.web.context import (
-    LOCALE_KEY,
     Msg,
     SignInRequired,
     TenantChoiceRequired,
+    page_locale,
     translate,
 )
-from walletbridge.entrypoints.web.i18n import LOCALES, negotiate
 from walletbridge.entrypoints.web.security import API_PREFIX
 
 log = structlog.get_logger("walletbridge.web")
@@ -64,18 +63,10 @@ def tenant_choice_required(
     return _redirect(request, "/banks")
 
 
-def _locale(request: Request[Any, Any, Any]) -> str:
-    session = request.scope.get("session") or {}
-    chosen = session.get(LOCALE_KEY) if isinstance(session, dict) else None
-    if chosen in LOCALES:
-        return str(chosen)
-    return negotiate(request.headers.get("accept-language"), "en")
-
-
 def error_page(
     request: Request[Any, Any, Any], status: int, title: str, message: str | Msg
 ) -> Template:
-    locale = _locale(request)
+    locale = page_locale(request, "en")
     return Template(
         template_name="error.html",
         context={

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,7 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
 from walletbridge.domain.identity import SUPPORTED_LOCALES
+from walletbridge.domain.instants import utc_moment
 from walletbridge.domain.money import Money
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -99,6 +100,12 @@ def translations(locale: str) -> NullTranslations:
     return merged
 
 
+@cache
+def _babel_locale(locale: str) -> Locale:
+    """Babel's locale data, parsed once per process (every amount on a page needs it)."""
+    return Locale.parse(babel_name(locale))
+
+
 @dataclass(frozen=True)
 class Formatter:
     """Numbers, money and instants as people of ``locale`` write them."""
@@ -107,7 +114,7 @@ class Formatter:
 
     @property
     def _babel(self) -> Locale:
-        return Locale.parse(babel_name(self.locale))
+        return _babel_locale(self.locale)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -139,7 +146,7 @@ class Formatter:
         return format_decimal(value, locale=self._babel)
 
     def instant(self, at_us: int) -> str:
-        moment = _moment(at_us)
+        moment = utc_moment(at_us)
         return format_datetime(moment, "medium", tzinfo=self.zone, locale=self._babel)
 
     def iso_instant(self, text: str) -> str:
@@ -147,13 +154,8 @@ class Formatter:
         return format_datetime(moment, "medium", tzinfo=self.zone, locale=self._babel)
 
     def day(self, at_us: int) -> str:
-        moment = _moment(at_us).astimezone(self.zone)
+        moment = utc_moment(at_us).astimezone(self.zone)
         return format_date(moment, "medium", locale=self._babel)
 
     def zone_name(self) -> str:
         return DISPLAY_ZONES.get(self.locale, "UTC")
-
-
-def _moment(at_us: int) -> datetime:
-    seconds, micros = divmod(at_us, 1_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)

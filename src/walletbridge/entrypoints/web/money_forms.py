@@ -152,9 +152,11 @@ def mask_name(name: str) -> str:
 def probe(container: Container, visitor: Visitor, actor: Actor, to: RecipientRef) -> None:
     """Count a look-up of a recipient this session has not asked about yet (``RateLimited``
     past the limit)."""
+    # A key of its own, derived from the deployment secret, never the secret itself.
     secret = container.settings.secret_key.get_secret_value().encode()
+    key = hashlib.sha256(b"walletbridge recipient look-ups\0" + secret).digest()
     seen = hashlib.blake2b(
-        f"{to.kind.value}:{to.value}".encode(), key=secret[:64], digest_size=12
+        f"{to.kind.value}:{to.value}".encode(), key=key, digest_size=12
     ).hexdigest()
     probed = [str(item) for item in visitor.session.get(PROBED_KEY) or []]
     if seen in probed:
@@ -286,7 +288,7 @@ def step_up(container: Container, visitor: Visitor, actor: Actor, form: Form) ->
             container.identity.reauthenticate(actor, code=secret)
         else:
             # Password guesses count like logins, as the API's step-up does.
-            container.throttle.check_login(actor.tenant_id, f"reauth:{actor.user_id}")
+            container.throttle.check_password_guess(actor.tenant_id, actor.user_id)
             container.identity.reauthenticate(actor, password=secret)
     except DomainError as error:  # wrong secret, locked out, too many attempts
         form.fail(error, name)

@@ -23,11 +23,12 @@ from walletbridge.entrypoints.web.context import (
     LOCALE_KEY,
     TENANT_KEY,
     Visitor,
+    page_locale,
     translate,
 )
 from walletbridge.entrypoints.web.errors import error_page, safe_next
 from walletbridge.entrypoints.web.forms import FormBody
-from walletbridge.entrypoints.web.i18n import LOCALES, language_choices, negotiate
+from walletbridge.entrypoints.web.i18n import LOCALES, language_choices
 
 DARK_TEXT = "#111418"
 
@@ -38,10 +39,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
 
     @get("/banks", sync_to_thread=True)
     def banks(request: Request[Any, Any, Any]) -> Template:
-        locale = request.session.get(LOCALE_KEY) if "session" in request.scope else None
-        locale = (
-            locale if locale in LOCALES else negotiate(request.headers.get("accept-language"), "en")
-        )
+        locale = page_locale(request, "en")
         if not choosing_allowed:
             return error_page(request, 404, "Page not found", "There is nothing at this address.")
         choices = [(t, identity.brand(t.id)) for t in container.tenants.all()]
@@ -51,7 +49,7 @@ def routes(container: Container) -> list[HTTPRouteHandler]:
                 "locale": locale,
                 "html_lang": locale,
                 "choices": choices,
-                "t": lambda message, **values: translate(str(locale), message, **values),
+                "t": lambda message, **values: translate(locale, message, **values),
                 "languages": language_choices(),
             },
             headers={"Cache-Control": "no-store"},

@@ -32,6 +32,7 @@ from litestar.response import Redirect, Stream, Template
 
 from walletbridge.bootstrap import Container
 from walletbridge.domain.actors import Actor
+from walletbridge.domain.instants import micros_of, parse_iso_utc
 from walletbridge.domain.money import MoneyError, parse_amount
 from walletbridge.domain.payments import (
     Direction,
@@ -69,7 +70,6 @@ KIND_LABELS = {
 }
 STATUS_LABELS = {"completed": Msg("Completed")}
 MAX_TEXT = 100
-US_PER_SECOND = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def account_currencies(container: Container, actor: Actor) -> list[str]:
 
 
 def _day_start_us(day: date, zone: ZoneInfo) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()) * US_PER_SECOND
+    return micros_of(datetime(day.year, day.month, day.day, tzinfo=zone))
 
 
 def _day(form: Form, name: str) -> date | None:
@@ -210,12 +210,6 @@ def filter_query(form: Form, **extra: str) -> str:
     """The filters of ``form`` (the ones filled in) as a query string, plus ``extra``."""
     values = {name: form.get(name) for name in FILTER_FIELDS if form.get(name)}
     return urlencode({**values, **extra})
-
-
-def _iso_us(text: str) -> int:
-    """An API body's ISO 8601 instant ("2026-01-31T12:00:00.123456Z") in microseconds."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int(moment.replace(microsecond=0).timestamp()) * US_PER_SECOND + moment.microsecond
 
 
 def routes(container: Container) -> list[HTTPRouteHandler]:
@@ -329,7 +323,7 @@ def _detail_routes(container: Container) -> list[HTTPRouteHandler]:
         except TransferNotFound:
             raise NotFoundException() from None
         # The history line of a transfer has the transfer's instant: look in that microsecond.
-        at_us = _iso_us(str(transfer["created_at"]))
+        at_us = parse_iso_utc(str(transfer["created_at"]))
         where = HistoryFilter(since_us=at_us, until_us=at_us + 1)
         for item in history.page(actor, where, limit=200).items:
             if item["transfer_id"] == str(transfer_id):

@@ -5,18 +5,18 @@ Two-step verification has its own module (``pages_settings_totp``).
 Step-up. A browser session that has been idle past ``session_idle_seconds`` still signs the
 person in, but it is not *fresh*: sensitive changes need proof again. The settings step-up
 accepts either proof: the account password, or, with two-step verification on, a code from the
-authenticator app instead (the service's ``reauthenticate`` takes both). This differs on
-purpose from the payment step-up of the money pages, which takes only the authenticator code
-when two-step verification is on. Password guesses here are throttled like logins, in the same
-``reauth:<user>`` bucket as the API's re-authentication; wrong codes count towards the second
-factor's lock-out. ``StepUp.run`` wraps such a change. Given a stale session it answers with the
-step-up page (``settings_stepup.html``, built from the ``stepup_form`` macro of
-``stepup_form.html``), whose form posts back to the same action carrying what the person had
+authenticator app instead (the service's ``reauthenticate`` takes both). This differs on purpose
+from the payment step-up of the money pages, which takes only the authenticator code when
+two-step verification is on. Password guesses here are throttled like logins, in the same bucket
+as the API's re- authentication (``ThrottleService.check_password_guess``); wrong codes count
+towards the second factor's lock-out. ``StepUp.run`` wraps such a change. Given a stale session
+it answers with the step-up page (``settings_stepup.html``, built from the ``stepup_form`` macro
+of ``stepup_form.html``), whose form posts back to the same action carrying what the person had
 typed (secrets excepted) as hidden fields; once the proof checks out the change goes through
 with those values. A page that already knows the session is stale can put the proof field into
 its own form instead (the ``stepup_fields`` macro, ``needs_step_up`` in the page values), so the
-person answers both in one go. A ``ReauthenticationRequired`` raised by a service is answered the
-same way. Guarded here: turning two-step verification on or off and replacing the recovery
+person answers both in one go. A ``ReauthenticationRequired`` raised by a service is answered
+the same way. Guarded here: turning two-step verification on or off and replacing the recovery
 codes. Not guarded: the password change, which asks for the current password itself (the same
 proof, throttled in the same bucket, so the two forms together give no extra guesses; its typed
 passwords could not be carried through a step-up anyway, as secrets are never echoed); signing
@@ -149,7 +149,7 @@ class StepUp:
             return actor
         try:
             if password:  # password guesses count like logins (as in the API); codes lock out
-                check_password_guess(self.throttle, actor)
+                self.throttle.check_password_guess(actor.tenant_id, actor.user_id)
                 self.identity.reauthenticate(actor, password=password)
             else:
                 self.identity.reauthenticate(actor, code=code)
@@ -174,12 +174,6 @@ class StepUp:
         """The step-up page; 401 like the API's ``reauthentication-required``."""
         view = self.view(visitor, form, action=action, purpose=purpose)
         return page(visitor, "settings_stepup.html", status=status, stepup=view)
-
-
-def check_password_guess(throttle: ThrottleService, actor: Actor) -> None:
-    """Count one guess at ``actor``'s password, as the API's re-authentication does; raises
-    ``RateLimited`` past the login limit. The step-up and the password change share it."""
-    throttle.check_login(actor.tenant_id, f"reauth:{actor.user_id}")
 
 
 def routes(container: Container) -> list[HTTPRouteHandler]:
@@ -251,7 +245,9 @@ def _password_routes(container: Container) -> list[HTTPRouteHandler]:
         if not form.require("current_password", "new_password"):
             return page(visitor, "settings_password.html", form=form, status=422)
         try:
-            check_password_guess(throttle, actor)  # else the current password could be guessed
+            throttle.check_password_guess(
+                actor.tenant_id, actor.user_id
+            )  # else the current password could be guessed
             identity.change_password(actor, form.raw("current_password"), form.raw("new_password"))
         except DomainError as error:
             form.fail(
